@@ -1,0 +1,84 @@
+"""The interface every framework runner implements, and the loop both of them are timed with."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, ContextManager, Protocol
+
+from twinbench.cases import Case
+from twinbench.zoo.spec import ModelSpec
+
+# Training hyper-parameters shared by both frameworks, so their steps do the same arithmetic.
+LEARNING_RATE = 0.01
+MOMENTUM = 0.9
+
+# The timed callable, pyperf style: runs `loops` steps (device sync included) -> seconds.
+TimeLoops = Callable[[int], float]
+
+
+@dataclass
+class PreparedCase:
+    """A model built on its device with its inputs, ready to be timed."""
+
+    time_loops: TimeLoops
+    # Runs one step outside any timing and returns its output, to check where it ran.
+    run_once: Callable[[], Any]
+    # "cpu" or "cuda": where the framework says the output of one step lives.
+    placed_on: Callable[[Any], str]
+    # Keeps model and tensors alive for as long as the case is timed.
+    keepalive: list[Any] = field(default_factory=list)
+
+
+class Runner(Protocol):
+    """One framework's way of building and stepping a zoo model."""
+
+    name: str
+
+    def configure(self, threads: int) -> None:
+        """Set thread pools and precision flags once, before the first case."""
+
+    def device_available(self, device: str) -> str | None:
+        """None when `device` is usable by this framework, else the reason it is not."""
+
+    def prepare(self, spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
+        """Build the model on the case's device with seeded weights and inputs."""
+
+    def reset_peak_memory(self, device: str) -> None:
+        """Start a fresh peak-memory window (no-op where the framework has none)."""
+
+    def peak_memory(self, device: str) -> dict[str, int]:
+        """Peak memory since the last reset, by what the framework reports; {} when nothing."""
+
+    def is_out_of_memory(self, error: BaseException) -> bool:
+        """Whether `error` is this framework's out-of-memory error."""
+
+    def release(self) -> None:
+        """Free cached device memory after a case (best effort)."""
+
+    def metadata(self) -> dict[str, Any]:
+        """Versions, devices and settings that the run file records for this framework."""
+
+
+def loop_timer(
+    step: Callable[[], Any],
+    sync: Callable[[Any], None],
+    context: Callable[[], ContextManager[Any]] = contextlib.nullcontext,
+) -> TimeLoops:
+    """Time `loops` calls of `step`, ending with `sync(last_output)` inside the timed region.
+
+    `context` (device scope, inference mode) is entered once per sample, outside the timer,
+    so its cost is not charged to the model.
+    """
+
+    def time_loops(loops: int) -> float:
+        with context():
+            out = None
+            start = time.perf_counter()
+            for _ in range(loops):
+                out = step()
+            sync(out)
+            return time.perf_counter() - start
+
+    return time_loops

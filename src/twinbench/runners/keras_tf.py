@@ -1,0 +1,165 @@
+"""Keras 3 on TensorFlow: the step is a `tf.function` calling `model(x, training=...)`.
+
+Never `model.predict` per batch: it rebuilds its data adapter on every call and times that,
+not the model (DESIGN decision 2).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from typing import Any, Callable
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's start-up chatter out of reports
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from twinbench.cases import Case  # noqa: E402
+from twinbench.runners.base import LEARNING_RATE, MOMENTUM, PreparedCase, loop_timer  # noqa: E402
+from twinbench.zoo.spec import ModelSpec, make_batch  # noqa: E402
+
+
+def make_optimizer() -> keras.optimizers.Optimizer:
+    """The optimizer both frameworks use: plain SGD with (non-Nesterov) momentum."""
+    return keras.optimizers.SGD(learning_rate=LEARNING_RATE, momentum=MOMENTUM)
+
+
+def make_infer_step(model: keras.Model, x: tf.Tensor) -> Callable[[], tf.Tensor]:
+    """Compiled forward pass in inference mode."""
+
+    @tf.function
+    def step() -> tf.Tensor:
+        return model(x, training=False)
+
+    return step
+
+
+def make_train_step(
+    model: keras.Model, optimizer: keras.optimizers.Optimizer, x: tf.Tensor, y: tf.Tensor
+) -> Callable[[], tf.Tensor]:
+    """Compiled step: forward, cross-entropy on logits, gradients, optimizer update; the loss."""
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    optimizer.build(model.trainable_variables)  # create slots outside the traced function
+
+    @tf.function
+    def step() -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply(grads, model.trainable_variables)
+        return loss
+
+    return step
+
+
+class KerasRunner:
+    """Runs zoo models with Keras 3 on the TensorFlow backend."""
+
+    name = "keras"
+
+    def configure(self, threads: int) -> None:
+        if keras.backend.backend() != "tensorflow":
+            raise RuntimeError(
+                f"the keras runner needs KERAS_BACKEND=tensorflow, got {keras.backend.backend()!r}"
+            )
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+            for gpu in tf.config.list_physical_devices("GPU"):
+                # Otherwise TensorFlow takes the whole card at start (DESIGN decision 8).
+                tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError as error:  # TF's runtime already started in this process
+            raise RuntimeError(
+                f"TensorFlow was initialised before twinbench could set threads: {error}"
+            ) from error
+        tf.config.experimental.enable_tensor_float_32_execution(False)
+
+    def device_available(self, device: str) -> str | None:
+        if device == "cuda" and not tf.config.list_physical_devices("GPU"):
+            return "TensorFlow sees no GPU (tf.config.list_physical_devices('GPU') is empty)"
+        return None
+
+    def prepare(self, spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
+        scope = _device_scope(case.device)
+        with scope():
+            model = spec.build_keras("float32")
+            spec.transfer(spec.build_torch(seed), model)
+            x_np, y_np = make_batch(spec, case.batch, seed)
+            x = tf.constant(spec.to_keras_layout(x_np))
+            y = tf.constant(y_np)
+            if case.mode == "infer":
+                step = make_infer_step(model, x)
+            else:
+                step = make_train_step(model, make_optimizer(), x, y)
+        # TF enqueues GPU kernels asynchronously; copying the last output to the host waits
+        # for it (one stream). On the CPU the call returns when the work is done.
+        sync = _host_copy if case.device == "cuda" else _no_sync
+
+        def run_once() -> tf.Tensor:
+            with scope():
+                out = step()
+            sync(out)
+            return out
+
+        return PreparedCase(
+            time_loops=loop_timer(step, sync, scope),
+            run_once=run_once,
+            placed_on=_placed_on,
+            keepalive=[model, x, y],
+        )
+
+    def reset_peak_memory(self, device: str) -> None:
+        if device == "cuda":
+            tf.config.experimental.reset_memory_stats("GPU:0")
+
+    def peak_memory(self, device: str) -> dict[str, int]:
+        if device != "cuda":
+            return {}
+        info = tf.config.experimental.get_memory_info("GPU:0")
+        return {"tf_gpu_peak_bytes": int(info["peak"])}
+
+    def is_out_of_memory(self, error: BaseException) -> bool:
+        return isinstance(error, (tf.errors.ResourceExhaustedError, MemoryError))
+
+    def release(self) -> None:
+        keras.backend.clear_session()
+        gc.collect()
+
+    def metadata(self) -> dict[str, Any]:
+        build = tf.sysconfig.get_build_info()
+        return {
+            "version": tf.__version__,
+            "keras_version": keras.__version__,
+            "keras_backend": keras.backend.backend(),
+            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+            "cuda_version": build.get("cuda_version"),
+            "cudnn_version": build.get("cudnn_version"),
+            "gpus": [gpu.name for gpu in tf.config.list_physical_devices("GPU")],
+            "tf32": tf.config.experimental.tensor_float_32_execution_enabled(),
+        }
+
+
+def to_numpy(tensor: Any) -> np.ndarray:
+    """Host copy of a tensor, for parity checks."""
+    return np.asarray(tensor)
+
+
+def _device_scope(device: str) -> Callable[[], Any]:
+    name = "/GPU:0" if device == "cuda" else "/CPU:0"
+    return lambda: tf.device(name)
+
+
+def _placed_on(out: tf.Tensor) -> str:
+    return "cuda" if "GPU" in out.device.upper() else "cpu"
+
+
+def _host_copy(out: Any) -> None:
+    np.asarray(out)
+
+
+def _no_sync(_out: Any) -> None:
+    pass

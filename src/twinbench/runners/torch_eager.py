@@ -1,0 +1,134 @@
+"""PyTorch runner: eager mode, `torch.inference_mode` for inference, SGD with momentum for training."""
+
+from __future__ import annotations
+
+import gc
+from importlib import metadata as importlib_metadata
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from twinbench.cases import Case
+from twinbench.runners.base import LEARNING_RATE, MOMENTUM, PreparedCase, loop_timer
+from twinbench.zoo.spec import ModelSpec, make_batch
+
+
+def make_optimizer(model: torch.nn.Module) -> torch.optim.Optimizer:
+    """The optimizer both frameworks use: plain SGD with (non-Nesterov) momentum."""
+    return torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
+
+
+def make_infer_step(model: torch.nn.Module, x: torch.Tensor) -> Callable[[], torch.Tensor]:
+    """Forward pass in eval mode; call it under `torch.inference_mode()`."""
+    model.eval()
+    return lambda: model(x)
+
+
+def make_train_step(
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor
+) -> Callable[[], torch.Tensor]:
+    """One step: forward, cross-entropy on logits, backward, optimizer update; returns the loss."""
+    model.train()
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step() -> torch.Tensor:
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.detach()
+
+    return step
+
+
+class TorchRunner:
+    """Runs zoo models with PyTorch in eager mode."""
+
+    name = "torch"
+
+    def configure(self, threads: int) -> None:
+        torch.set_num_threads(threads)
+        try:
+            torch.set_num_interop_threads(threads)
+        except RuntimeError:  # only settable before the first parallel op; harmless if late
+            pass
+        # TF32 off: fp32 must mean fp32 on both sides (DESIGN decision 2).
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+    def device_available(self, device: str) -> str | None:
+        if device == "cuda" and not torch.cuda.is_available():
+            return "PyTorch sees no CUDA device (torch.cuda.is_available() is False)"
+        return None
+
+    def prepare(self, spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
+        device = torch.device(case.device)
+        model = spec.build_torch(seed).to(device)
+        x_np, y_np = make_batch(spec, case.batch, seed)
+        x = torch.from_numpy(x_np).to(device)
+        y = torch.from_numpy(y_np).to(device)
+        if case.mode == "infer":
+            step = make_infer_step(model, x)
+            context: Callable[[], Any] = torch.inference_mode
+        else:
+            step = make_train_step(model, make_optimizer(model), x, y)
+            context = torch.enable_grad
+        sync = _cuda_sync if device.type == "cuda" else _no_sync
+
+        def run_once() -> torch.Tensor:
+            with context():
+                out = step()
+            sync(out)
+            return out
+
+        return PreparedCase(
+            time_loops=loop_timer(step, sync, context),
+            run_once=run_once,
+            placed_on=lambda out: out.device.type,
+            keepalive=[model, x, y],
+        )
+
+    def reset_peak_memory(self, device: str) -> None:
+        if device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+
+    def peak_memory(self, device: str) -> dict[str, int]:
+        if device != "cuda":
+            return {}
+        return {"cuda_peak_allocated_bytes": int(torch.cuda.max_memory_allocated())}
+
+    def is_out_of_memory(self, error: BaseException) -> bool:
+        return isinstance(error, (torch.cuda.OutOfMemoryError, MemoryError))
+
+    def release(self) -> None:
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def metadata(self) -> dict[str, Any]:
+        cuda = torch.cuda.is_available()
+        return {
+            "version": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "interop_threads": torch.get_num_interop_threads(),
+            "cuda_version": torch.version.cuda,
+            "cudnn_version": torch.backends.cudnn.version() if cuda else None,
+            "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
+            "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
+            "tf32_cudnn": torch.backends.cudnn.allow_tf32,
+            "numpy_version": importlib_metadata.version("numpy"),
+        }
+
+
+def to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    """Host copy of a tensor, for parity checks."""
+    return tensor.detach().cpu().numpy()
+
+
+def _cuda_sync(_out: Any) -> None:
+    torch.cuda.synchronize()
+
+
+def _no_sync(_out: Any) -> None:
+    pass

@@ -1,0 +1,51 @@
+"""What a zoo model must provide so both frameworks run the *same* network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+if TYPE_CHECKING:  # heavy imports stay out of module load time
+    import keras
+    import torch
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model, defined once per framework, plus the weight transfer between them."""
+
+    name: str
+    # Shape of one example in PyTorch's layout, e.g. (784,) or (3, 32, 32).
+    input_shape: tuple[int, ...]
+    # Number of output classes (logits); labels are drawn from range(num_classes).
+    num_classes: int
+    # seed -> float32 PyTorch module on the CPU. Every parameter *and buffer* (BatchNorm
+    # statistics included) is seeded and non-trivial, so a wrongly mapped tensor is visible.
+    build_torch: Callable[[int], torch.nn.Module]
+    # dtype ("float32" | "float64") -> built Keras model; weights are overwritten by transfer.
+    build_keras: Callable[[str], keras.Model]
+    # Copies every PyTorch tensor into the Keras model (explicit transposes, shape assert per
+    # tensor). The PyTorch model is the source of truth.
+    transfer: Callable[[torch.nn.Module, keras.Model], None]
+    # PyTorch-layout input batch -> the same batch in Keras' layout (NCHW -> NHWC for images).
+    to_keras_layout: Callable[[np.ndarray], np.ndarray]
+
+
+def make_batch(
+    spec: ModelSpec, batch: int, seed: int, dtype: str = "float32"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic synthetic inputs (PyTorch layout) and integer labels for `spec`."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, *spec.input_shape)).astype(dtype)
+    y = rng.integers(0, spec.num_classes, size=batch).astype(np.int64)
+    return x, y
+
+
+def copy_tensor(target: Any, value: np.ndarray, what: str) -> None:
+    """Assign `value` to a Keras variable after checking the shape, naming the tensor on error."""
+    expected = tuple(target.shape)
+    if expected != value.shape:
+        raise ValueError(f"{what}: Keras expects shape {expected}, got {value.shape}")
+    target.assign(value.astype(target.dtype))
