@@ -1,0 +1,121 @@
+"""Run one case in isolation: an out-of-memory error or a crash becomes the case's status."""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from twinbench.cases import Case
+from twinbench.runners.base import Runner
+from twinbench.timing import Measurement, TimingSettings, measure
+from twinbench.zoo.spec import ModelSpec
+
+# Statuses a case can end with in one run (the gate adds its verdicts on top of these).
+OK, SKIPPED, OOM, ERROR = "ok", "skipped", "oom", "error"
+
+
+class WrongDevice(RuntimeError):
+    """The framework ran the step somewhere other than the device the case asked for."""
+
+
+@dataclass
+class CaseResult:
+    """Outcome of one case: its measurement when it ran, else why not."""
+
+    case: Case
+    status: str
+    reason: str | None = None
+    first_call_s: float | None = None
+    measurement: Measurement | None = None
+    memory: dict[str, int] = field(default_factory=dict)
+    ran_on: str | None = None
+    # Full traceback of an error, for the pytest report; not stored in the run file.
+    details: str | None = None
+
+
+def execute_case(
+    runner: Runner,
+    load_spec: Callable[[str], ModelSpec],
+    case: Case,
+    settings: TimingSettings,
+    seed: int = 0,
+) -> CaseResult:
+    """Build, check placement, time; never raises for errors inside the case."""
+    rss_before = resident_set_bytes()
+    try:
+        return _measure_case(runner, load_spec(case.model), case, settings, seed, rss_before)
+    except Exception as error:  # isolation: the next case must still run
+        status = OOM if runner.is_out_of_memory(error) else ERROR
+        return CaseResult(
+            case=case,
+            status=status,
+            reason=f"{type(error).__name__}: {error}"[:500],
+            details=traceback.format_exc(),
+        )
+    finally:
+        runner.release()
+
+
+def _measure_case(
+    runner: Runner,
+    spec: ModelSpec,
+    case: Case,
+    settings: TimingSettings,
+    seed: int,
+    rss_before: int | None,
+) -> CaseResult:
+    prepared = runner.prepare(spec, case, seed)
+    runner.reset_peak_memory(case.device)
+    start = time.perf_counter()
+    out = prepared.run_once()
+    first_call_s = time.perf_counter() - start
+    ran_on = prepared.placed_on(out)
+    if ran_on != case.device:  # never let a silent CPU fallback pass as a CUDA figure
+        raise WrongDevice(f"asked for {case.device}, the output is on {ran_on}")
+    steady = measure(prepared.time_loops, settings)
+    memory = runner.peak_memory(case.device) | cpu_memory(rss_before)
+    return CaseResult(
+        case=case,
+        status=OK,
+        first_call_s=first_call_s,
+        measurement=steady,
+        memory=memory,
+        ran_on=ran_on,
+    )
+
+
+def cpu_memory(rss_before: int | None) -> dict[str, int]:
+    """Host memory: growth of this process' resident set over the case, and its peak so far.
+
+    Both frameworks allocate from their own pools and keep memory cached, so the growth is an
+    upper bound on what the case needed that a previous case had not already reserved; the
+    peak is process-wide (getrusage), not per case.
+    """
+    memory: dict[str, int] = {}
+    rss_after = resident_set_bytes()
+    if rss_before is not None and rss_after is not None:
+        memory["cpu_rss_growth_bytes"] = rss_after - rss_before
+    try:
+        import resource
+
+        memory["process_peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    except (ImportError, OSError):
+        pass
+    return memory
+
+
+def resident_set_bytes() -> int | None:
+    """Current resident set size of this process (Linux /proc), or None elsewhere."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def describe(result: CaseResult) -> dict[str, Any]:
+    """Short status record for a case that produced no samples (run file `unmeasured`)."""
+    return {"case": result.case.id, "status": result.status, "reason": result.reason}

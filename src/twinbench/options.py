@@ -1,0 +1,170 @@
+"""Command-line options, typed parsers and their resolution into a Selection.
+
+`add_bench_options(addoption)` serves pytest's parser (and can serve argparse for the console
+script), pytest-benchmark style, so the two can never drift apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from twinbench.cases import DEVICES, FRAMEWORKS, MODES, Selection
+from twinbench.profiles import PROFILES, Profile
+from twinbench.zoo import MODEL_NAMES
+
+
+def choice_list(valid: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
+    """Parser for a comma-separated subset of `valid`; an unknown value lists the valid ones."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        values = tuple(v.strip() for v in text.split(",") if v.strip())
+        unknown = [v for v in values if v not in valid]
+        if unknown or not values:
+            shown = ", ".join(unknown) if unknown else repr(text)
+            raise argparse.ArgumentTypeError(
+                f"invalid value {shown}; choose from: {', '.join(valid)} (comma-separated)"
+            )
+        return tuple(dict.fromkeys(values))  # drop repeats, keep order
+
+    parse.__name__ = "list"  # argparse names the type in some messages
+    return parse
+
+
+def batch_size_list(text: str) -> tuple[int, ...]:
+    """Parser for comma-separated positive batch sizes, e.g. ``1,32,256``."""
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        values = ()
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}; expected positive integers, comma-separated, e.g. 1,32,256"
+        )
+    return tuple(dict.fromkeys(values))
+
+
+def positive_int(text: str) -> int:
+    """Parser for a positive integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}; expected a positive integer")
+    return value
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (affinity aware), the default thread count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def add_bench_options(addoption: Callable[..., Any], prefix: str = "") -> None:
+    """Add the benchmark selection options to a pytest option group or argparse parser."""
+    profiles = ", ".join(f"{name} ({p.purpose})" for name, p in PROFILES.items())
+    addoption(
+        f"--{prefix}frameworks",
+        type=choice_list(FRAMEWORKS),
+        default=FRAMEWORKS,
+        metavar="LIST",
+        help=f"frameworks to run, comma-separated from: {', '.join(FRAMEWORKS)} (default: all)",
+    )
+    addoption(
+        f"--{prefix}devices",
+        type=choice_list(DEVICES),
+        default=DEVICES,
+        metavar="LIST",
+        help="devices, from: cpu, cuda (default: both; CUDA cases skip when no GPU is seen)",
+    )
+    addoption(
+        f"--{prefix}models",
+        type=choice_list(MODEL_NAMES),
+        default=MODEL_NAMES,
+        metavar="LIST",
+        help=f"zoo models, from: {', '.join(MODEL_NAMES)} (default: all)",
+    )
+    addoption(
+        f"--{prefix}modes",
+        type=choice_list(MODES),
+        default=MODES,
+        metavar="LIST",
+        help="infer (forward) and/or train (forward, loss, backward, SGD step) (default: both)",
+    )
+    addoption(
+        f"--{prefix}batch-sizes",
+        type=batch_size_list,
+        default=None,
+        metavar="LIST",
+        help="batch sizes, e.g. 1,32,256 (default: the profile's)",
+    )
+    addoption(
+        f"--{prefix}profile",
+        choices=tuple(PROFILES),
+        default="quick",
+        help=f"timing and default batch sizes: {profiles} (default: quick)",
+    )
+    addoption(
+        f"--{prefix}threads",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="CPU threads given to *both* frameworks, recorded in the run file "
+        "(default: the CPUs this process may use)",
+    )
+
+
+def add_run_options(addoption: Callable[..., Any], prefix: str = "") -> None:
+    """Options about where results go and how strict the run is."""
+    addoption(
+        f"--{prefix}results-dir",
+        default=None,
+        metavar="DIR",
+        help="where history/ and baselines/ live (default: results/ under the pytest rootdir)",
+    )
+    addoption(
+        f"--{prefix}require-gpu",
+        action="store_true",
+        default=False,
+        help="fail CUDA cases instead of skipping them when no GPU is visible (nightly CI)",
+    )
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """The resolved options of one benchmark session."""
+
+    selection: Selection
+    profile_name: str
+    profile: Profile
+    threads: int
+    results_dir: Path
+    require_gpu: bool
+
+
+def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
+    """Turn parsed option values (looked up by dest name) into BenchOptions."""
+    profile_name = get("profile")
+    profile = PROFILES[profile_name]
+    selection = Selection(
+        models=get("models"),
+        frameworks=get("frameworks"),
+        devices=get("devices"),
+        modes=get("modes"),
+        batch_sizes=get("batch_sizes") or profile.batch_sizes,
+    )
+    results_dir = Path(get("results_dir") or rootdir / "results")
+    return BenchOptions(
+        selection=selection,
+        profile_name=profile_name,
+        profile=profile,
+        threads=get("threads") or available_cpus(),
+        results_dir=results_dir,
+        require_gpu=bool(get("require_gpu")),
+    )

@@ -1,0 +1,126 @@
+"""Terminal tables: every case, and Keras against PyTorch per model, device, mode and batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from typing import Any
+
+from twinbench.runfile import CaseRow, case_rows
+
+
+def format_seconds(seconds: float | None) -> str:
+    """Human unit for a duration: 812 ns, 81.2 us, 8.12 ms, 1.23 s."""
+    if seconds is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def format_bytes(count: int | None) -> str:
+    """Binary units: 512 B, 1.5 MiB."""
+    if count is None:
+        return "-"
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Plain aligned columns; the first column left-aligned, the rest right-aligned."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+
+    def line(cells: Sequence[str]) -> str:
+        first, *rest = (str(cell) for cell in cells)
+        padded = [first.ljust(widths[0])] + [c.rjust(w) for c, w in zip(rest, widths[1:])]
+        return "  ".join(padded).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(headers), rule, *(line(row) for row in rows)])
+
+
+def cases_table(rows: Sequence[CaseRow]) -> str:
+    """Every case: status, median and IQR per step, samples x loops, first call, memory."""
+    headers = ("case", "status", "median", "IQR", "rounds x loops", "first call", "memory")
+    body = [
+        (
+            row.case.id,
+            row.status,
+            format_seconds(row.median_s),
+            format_seconds(row.iqr_s),
+            f"{row.rounds} x {row.loops}" if row.rounds else "-",
+            format_seconds(row.first_call_s),
+            _memory_cell(row),
+        )
+        for row in rows
+    ]
+    return format_table(headers, body)
+
+
+def framework_table(rows: Sequence[CaseRow]) -> str:
+    """Keras against PyTorch: both medians and their ratio (>1: Keras slower)."""
+    medians = {
+        (row.case.group, row.case.framework): row.median_s
+        for row in rows
+        if row.median_s is not None
+    }
+    groups = sorted({row.case for row in rows}, key=lambda c: (c.model, c.device, c.mode, c.batch))
+    seen: set[str] = set()
+    body = []
+    for case in groups:
+        if case.group in seen:
+            continue
+        seen.add(case.group)
+        keras_s = medians.get((case.group, "keras"))
+        torch_s = medians.get((case.group, "torch"))
+        if keras_s is None and torch_s is None:
+            continue  # neither framework ran it (e.g. CUDA without a GPU)
+        ratio = f"{keras_s / torch_s:.2f}x" if keras_s and torch_s else "-"
+        body.append(
+            (
+                case.model,
+                case.device,
+                case.mode,
+                str(case.batch),
+                format_seconds(keras_s),
+                format_seconds(torch_s),
+                ratio,
+            )
+        )
+    headers = ("model", "device", "mode", "batch", "keras", "torch", "keras/torch")
+    return format_table(headers, body)
+
+
+def _memory_cell(row: CaseRow) -> str:
+    memory = row.memory or {}
+    for key in ("cuda_peak_allocated_bytes", "tf_gpu_peak_bytes", "cpu_rss_growth_bytes"):
+        if key in memory:
+            label = "rss+" if key == "cpu_rss_growth_bytes" else "peak "
+            return label + format_bytes(memory[key])
+    return "-"
+
+
+def run_summary(run: dict[str, Any]) -> list[str]:
+    """The tables and notes printed for a run, from its run-file data."""
+    rows = case_rows(run)
+    lines = [cases_table(rows), "", "Keras vs PyTorch (median per step; >1x: Keras slower)", ""]
+    lines += [framework_table(rows), "", overhead_line(run, rows)]
+    return lines
+
+
+def overhead_line(run: dict[str, Any], rows: Sequence[CaseRow]) -> str:
+    """The harness' own cost per timed step, against the fastest case."""
+    overhead = run["twinbench"]["settings"].get("loop_overhead_s")
+    medians = [row.median_s for row in rows if row.median_s]
+    if overhead is None or not medians:
+        return "harness overhead per step: not measured"
+    fastest = min(medians)
+    return (
+        f"harness overhead per step: {format_seconds(overhead)}"
+        f" ({overhead / fastest:.3%} of the fastest median, {format_seconds(fastest)})"
+    )

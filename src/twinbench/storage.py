@@ -1,0 +1,145 @@
+"""Run files: versioned JSON, written atomically, validated on read.
+
+Layout (asv style): ``<results>/history/<machine>/<UTC time>-<random>.json``, one file per run,
+so two runs at once never write the same file and no shared counter exists.
+
+The top level is pytest-benchmark's (machine_info, commit_info, benchmarks, datetime, version),
+so ``pytest-benchmark compare`` reads our files; our own fields live under "twinbench".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+# Format history (bump on any incompatible change, add a migration for the old version):
+#   1 (2026-11): first version.
+SCHEMA_VERSION = 1
+
+
+class RunFileError(Exception):
+    """A run or baseline file that cannot be used; names the file and, if known, the key."""
+
+    def __init__(self, path: Path | str, problem: str, key: str | None = None) -> None:
+        where = f"{path}" + (f" (key {key})" if key else "")
+        super().__init__(f"{where}: {problem}")
+        self.path, self.key, self.problem = Path(path), key, problem
+
+
+def new_run_filename(now: datetime | None = None) -> str:
+    """Unique file name for a run: sortable UTC time plus randomness (two runs at once)."""
+    now = now or datetime.now(timezone.utc)
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}.json"
+
+
+def machine_slug(md: dict[str, Any]) -> str:
+    """Folder name for a machine: its CPU (and first GPU), readable and filesystem-safe."""
+    parts = [str(md.get("cpu_model") or md.get("machine") or "unknown-cpu")]
+    parts += [str(name) for name in (md.get("gpu_names") or [])[:1]]
+    slug = re.sub(r"[^a-z0-9]+", "-", " ".join(parts).lower()).strip("-")
+    return slug[:80] or "unknown-machine"
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> Path:
+    """Write `data` to `path` through a temp file and os.replace; NaN is refused."""
+    text = json.dumps(data, indent=1, allow_nan=False, sort_keys=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_run(history_dir: Path, run: dict[str, Any]) -> Path:
+    """Store `run` as a new file under `history_dir/<machine>/`; never overwrites."""
+    folder = history_dir / machine_slug(run["twinbench"]["metadata"])
+    while True:
+        path = folder / new_run_filename()
+        if not path.exists():
+            return write_json_atomic(path, run)
+
+
+def read_run(path: Path | str) -> dict[str, Any]:
+    """Load and validate a run file; raises RunFileError naming the file and key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise RunFileError(path, f"cannot read: {error.strerror or error}") from error
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RunFileError(path, f"not valid JSON (truncated?): {error}") from error
+    validate_run(data, path)
+    return data
+
+
+def validate_run(data: Any, path: Path | str = "<run>") -> None:
+    """Check schema version, required keys and types, and that every number is finite."""
+    if not isinstance(data, dict):
+        raise RunFileError(path, "top level is not a JSON object")
+    section = _require(data, "twinbench", dict, path)
+    version = _require(section, "schema_version", int, path, "twinbench.schema_version")
+    if version > SCHEMA_VERSION:
+        raise RunFileError(
+            path,
+            f"schema version {version} is newer than this twinbench reads ({SCHEMA_VERSION});"
+            " upgrade twinbench",
+            "twinbench.schema_version",
+        )
+    if version < 1:
+        raise RunFileError(path, f"unknown schema version {version}", "twinbench.schema_version")
+    _find_non_finite(data, "", path)
+    _require(section, "metadata", dict, path, "twinbench.metadata")
+    _require(section, "fingerprint", dict, path, "twinbench.fingerprint")
+    _require(section, "unmeasured", list, path, "twinbench.unmeasured")
+    for i, bench in enumerate(_require(data, "benchmarks", list, path)):
+        key = f"benchmarks[{i}]"
+        _require(bench, "param", str, path, f"{key}.param")
+        stats = _require(bench, "stats", dict, path, f"{key}.stats")
+        samples = _require(stats, "data", list, path, f"{key}.stats.data")
+        if not samples:
+            raise RunFileError(path, "no samples", f"{key}.stats.data")
+        for field in ("median", "min", "max", "mean", "iterations"):
+            _require(stats, field, (int, float), path, f"{key}.stats.{field}")
+        _require(bench, "extra_info", dict, path, f"{key}.extra_info")
+
+
+def _require(obj: Any, key: str, kind: Any, path: Path | str, where: str | None = None) -> Any:
+    if not isinstance(obj, dict) or key not in obj:
+        raise RunFileError(path, "missing", where or key)
+    value = obj[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise RunFileError(path, f"expected {_kind_name(kind)}, got {value!r:.60}", where or key)
+    return value
+
+
+def _kind_name(kind: Any) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
+
+
+def _find_non_finite(value: Any, where: str, path: Path | str) -> None:
+    """Raise on the first NaN or infinity (Python's json reads them by default)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RunFileError(path, f"non-finite number {value}", where or "<top>")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _find_non_finite(item, f"{where}.{key}" if where else str(key), path)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _find_non_finite(item, f"{where}[{i}]", path)

@@ -1,0 +1,88 @@
+"""Timing core: first call apart, warm-up, calibrated loops, raw samples (pyperf's vocabulary).
+
+The timed callable takes `loops` and returns seconds for all of them, so a device sync can sit
+inside the timed region without being paid once per step.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+TimeLoops = Callable[[int], float]
+
+
+@dataclass(frozen=True)
+class TimingSettings:
+    """How long and how often one case is measured."""
+
+    # Minimum seconds of untimed steps after the first call, so caches and pools are warm.
+    warmup_s: float
+    # Loops are doubled until one sample lasts at least this long: timer resolution and loop
+    # overhead then stay far below 1% of a sample.
+    min_sample_s: float
+    # Samples kept per case (each is the mean step time over `loops` steps).
+    rounds: int
+    # Upper bound on loops, so a near-empty step cannot calibrate forever.
+    max_loops: int = 1 << 20
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for the run file."""
+        return asdict(self)
+
+
+@dataclass
+class Measurement:
+    """What the timer saw in the steady state of one case; samples are seconds per step."""
+
+    warmup_s: float
+    loops: int
+    samples: list[float] = field(default_factory=list)
+
+
+def measure(time_loops: TimeLoops, settings: TimingSettings) -> Measurement:
+    """Warm-up, loop calibration, then `rounds` samples.
+
+    The caller times the first call itself (tracing, compilation, first allocations), so it
+    never lands among the samples.
+    """
+    warm_start = time.perf_counter()
+    while time.perf_counter() - warm_start < settings.warmup_s:
+        time_loops(1)
+    loops = calibrate_loops(time_loops, settings)
+    warmup_s = time.perf_counter() - warm_start
+    samples = [time_loops(loops) / loops for _ in range(settings.rounds)]
+    return Measurement(warmup_s=warmup_s, loops=loops, samples=samples)
+
+
+def calibrate_loops(time_loops: TimeLoops, settings: TimingSettings) -> int:
+    """Smallest power of two of loops whose sample lasts at least `min_sample_s`."""
+    loops = 1
+    while loops < settings.max_loops:
+        elapsed = time_loops(loops)
+        if elapsed >= settings.min_sample_s:
+            break
+        # Jump close to the target in one go when the step is much shorter than the sample.
+        factor = settings.min_sample_s / elapsed if elapsed > 0 else 1024.0
+        loops *= max(2, 1 << max(1, int(factor).bit_length() - 1))
+    return min(loops, settings.max_loops)
+
+
+def loop_overhead_per_step(loops: int = 100_000, repeat: int = 5) -> float:
+    """Seconds the harness adds per timed step: the loop and a call of an empty step.
+
+    Measured with the same loop the runners use, so it is what a step of zero cost would show.
+    """
+    from twinbench.runners.base import loop_timer
+
+    time_empty = loop_timer(_empty_step, _no_sync)
+    return min(time_empty(loops) for _ in range(repeat)) / loops
+
+
+def _empty_step() -> None:
+    return None
+
+
+def _no_sync(_out: object) -> None:
+    return None

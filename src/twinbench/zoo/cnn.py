@@ -1,0 +1,214 @@
+"""cnn: two conv-BatchNorm-ReLU-maxpool blocks, global average pool, dense head; 32x32x3 in.
+
+PyTorch runs NCHW, Keras channels-last (NHWC). PyTorch module attributes and Keras layer names
+are the same ("conv1", "bn1", ..., "head"), so a PyTorch tensor name such as "bn1.running_var"
+says which Keras layer holds its counterpart.
+
+Known, documented framework difference (not a bug): in training mode both frameworks normalise
+with the *biased* batch variance, so outputs agree, but PyTorch folds the *unbiased* one
+(times n/(n-1), n = batch*H*W) into running_var while Keras folds the biased one into
+moving_variance. running_mean and moving_mean agree.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # before the first `import keras`
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+from twinbench.zoo.spec import ModelSpec, copy_tensor  # noqa: E402
+
+DTYPES: tuple[str, ...] = ("float32", "float64")
+
+# Axis permutations PyTorch layout -> Keras layout; None keeps the tensor as it is.
+CONV_KERNEL = (2, 3, 1, 0)  # nn.Conv2d (out, in, kh, kw) -> keras.layers.Conv2D (kh, kw, in, out)
+DENSE_KERNEL = (1, 0)  # nn.Linear (out, in) -> keras.layers.Dense (in, out)
+
+# (PyTorch state_dict name, Keras variable, permutation or None) for one tensor of the model.
+WeightPair = tuple[str, keras.Variable, "tuple[int, ...] | None"]
+
+# Buffers with no Keras counterpart. num_batches_tracked only matters when momentum is None
+# (cumulative average); with a fixed momentum it never touches the numbers.
+NOT_TRANSFERRED = frozenset({"bn1.num_batches_tracked", "bn2.num_batches_tracked"})
+
+
+@dataclass(frozen=True)
+class CNNConfig:
+    """Sizes and BatchNorm settings of the cnn model."""
+
+    image_size: int = 32  # square input images (CIFAR-10 sized)
+    in_channels: int = 3  # RGB
+    conv1_channels: int = 32  # output channels of the first 3x3 conv
+    conv2_channels: int = 64  # output channels of the second 3x3 conv
+    num_classes: int = 10  # logits out, no softmax: both losses take logits
+    # PyTorch convention, running = (1 - m) * running + m * batch. Keras weights the *old*
+    # value instead, so its BatchNormalization gets momentum 1 - m: torch 0.1 <-> keras 0.9.
+    bn_momentum: float = 0.1
+    bn_eps: float = 1e-5  # PyTorch's default, also given to Keras (whose default is 1e-3)
+
+
+CONFIG = CNNConfig()
+
+
+class CNN(nn.Module):
+    """PyTorch twin, NCHW."""
+
+    def __init__(self, config: CNNConfig) -> None:
+        super().__init__()
+        c = config
+        # No conv bias: the BatchNorm that follows subtracts the mean and adds its own beta.
+        self.conv1 = nn.Conv2d(c.in_channels, c.conv1_channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c.conv1_channels, eps=c.bn_eps, momentum=c.bn_momentum)
+        self.conv2 = nn.Conv2d(c.conv1_channels, c.conv2_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c.conv2_channels, eps=c.bn_eps, momentum=c.bn_momentum)
+        self.head = nn.Linear(c.conv2_channels, c.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, 3, 32, 32) -> (batch, num_classes) logits."""
+        x = F.max_pool2d(torch.relu(self.bn1(self.conv1(x))), 2)
+        x = F.max_pool2d(torch.relu(self.bn2(self.conv2(x))), 2)
+        return self.head(x.mean(dim=(2, 3)))  # global average pool
+
+
+def build_torch(seed: int, config: CNNConfig = CONFIG) -> CNN:
+    """float32 module on the CPU whose weights and BatchNorm statistics depend only on `seed`."""
+    # fork_rng: seeding must not move the caller's global RNG (devices=[]: CPU state only).
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = CNN(config)
+        for bn in (model.bn1, model.bn2):
+            _randomise_batchnorm(bn)
+    return model.float()
+
+
+def _randomise_batchnorm(bn: nn.BatchNorm2d) -> None:
+    """Seeded, distinct gamma/beta/mean/var: the 1/0/0/1 defaults would hide a swap."""
+    with torch.no_grad():
+        bn.weight.uniform_(0.5, 1.5)
+        bn.bias.normal_(0.0, 0.2)
+        bn.running_mean.normal_(0.0, 0.2)
+        bn.running_var.uniform_(0.5, 1.5)  # a variance: positive
+
+
+def build_keras(dtype: str = "float32", config: CNNConfig = CONFIG) -> keras.Model:
+    """Keras twin, channels-last, built on an Input so its weights exist before `transfer`."""
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    c, layers = config, keras.layers
+    size = c.image_size
+
+    def block(n: int, channels: int) -> list[keras.layers.Layer]:
+        """conv3x3 (same, no bias) -> BatchNorm -> ReLU -> 2x2 max pool."""
+        return [
+            layers.Conv2D(
+                channels, 3, padding="same", use_bias=False, name=f"conv{n}", dtype=dtype
+            ),
+            layers.BatchNormalization(
+                momentum=1.0 - c.bn_momentum, epsilon=c.bn_eps, name=f"bn{n}", dtype=dtype
+            ),
+            layers.ReLU(name=f"relu{n}", dtype=dtype),
+            layers.MaxPooling2D(2, name=f"pool{n}", dtype=dtype),
+        ]
+
+    return keras.Sequential(
+        [
+            keras.Input(shape=(size, size, c.in_channels), dtype=dtype),
+            *block(1, c.conv1_channels),
+            *block(2, c.conv2_channels),
+            layers.GlobalAveragePooling2D(name="gap", dtype=dtype),
+            layers.Dense(c.num_classes, name="head", dtype=dtype),
+        ],
+        name="cnn",
+    )
+
+
+def weight_map(keras_model: keras.Model) -> list[WeightPair]:
+    """Every transferred PyTorch tensor of the model with its Keras variable, explicitly."""
+    conv1, bn1, conv2, bn2, head = (
+        keras_model.get_layer(name) for name in ("conv1", "bn1", "conv2", "bn2", "head")
+    )
+    return [
+        ("conv1.weight", conv1.kernel, CONV_KERNEL),
+        ("bn1.weight", bn1.gamma, None),
+        ("bn1.bias", bn1.beta, None),
+        ("bn1.running_mean", bn1.moving_mean, None),
+        ("bn1.running_var", bn1.moving_variance, None),
+        ("conv2.weight", conv2.kernel, CONV_KERNEL),
+        ("bn2.weight", bn2.gamma, None),
+        ("bn2.bias", bn2.beta, None),
+        ("bn2.running_mean", bn2.moving_mean, None),
+        ("bn2.running_var", bn2.moving_variance, None),
+        ("head.weight", head.kernel, DENSE_KERNEL),
+        ("head.bias", head.bias, None),
+    ]
+
+
+def load_weights(
+    torch_model: nn.Module, keras_model: keras.Model, pairs: list[WeightPair]
+) -> None:
+    """Copy each pair's PyTorch tensor into its Keras variable, after checking full coverage."""
+    state = torch_model.state_dict()
+    _check_coverage(state.keys(), keras_model, pairs)
+    with torch.no_grad():
+        for name, variable, perm in pairs:
+            value = state[name].cpu().numpy()
+            copy_tensor(variable, value if perm is None else value.transpose(perm), name)
+
+
+def transfer(torch_model: nn.Module, keras_model: keras.Model) -> None:
+    """Make `keras_model` compute what `torch_model` computes (PyTorch is the source)."""
+    load_weights(torch_model, keras_model, weight_map(keras_model))
+
+
+def keras_weights_as_torch(keras_model: keras.Model) -> dict[str, np.ndarray]:
+    """The Keras weights under PyTorch names and layouts: the inverse of `transfer`."""
+    return {
+        name: np.asarray(variable) if perm is None else np.asarray(variable).transpose(
+            np.argsort(perm)
+        )
+        for name, variable, perm in weight_map(keras_model)
+    }
+
+
+def to_keras_layout(x: np.ndarray) -> np.ndarray:
+    """NCHW image batch -> NHWC."""
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+
+
+def _check_coverage(
+    torch_names: Iterable[str], keras_model: keras.Model, pairs: list[WeightPair]
+) -> None:
+    """Raise unless every PyTorch tensor (bar NOT_TRANSFERRED) and Keras weight is used once."""
+    wanted = set(torch_names) - NOT_TRANSFERRED
+    sources = Counter(name for name, _, _ in pairs)
+    targets = Counter(variable.path for _, variable, _ in pairs)
+    problems = {
+        "PyTorch tensors not transferred": sorted(wanted - set(sources)),
+        "unknown PyTorch tensors": sorted(set(sources) - wanted),
+        "PyTorch tensors used twice": sorted(n for n, count in sources.items() if count > 1),
+        "Keras weights not assigned": sorted({w.path for w in keras_model.weights} - set(targets)),
+        "Keras weights assigned twice": sorted(p for p, count in targets.items() if count > 1),
+    }
+    found = {what: names for what, names in problems.items() if names}
+    if found:
+        raise ValueError(f"incomplete weight map for {keras_model.name}: {found}")
+
+
+SPEC = ModelSpec(
+    name="cnn",
+    input_shape=(CONFIG.in_channels, CONFIG.image_size, CONFIG.image_size),
+    num_classes=CONFIG.num_classes,
+    build_torch=build_torch,
+    build_keras=build_keras,
+    transfer=transfer,
+    to_keras_layout=to_keras_layout,
+)
