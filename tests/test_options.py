@@ -1,0 +1,53 @@
+"""Option parsers: valid values pass through, unknown ones are errors listing the valid ones."""
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from twinbench.options import batch_size_list, choice_list, positive_int, resolve_options
+from twinbench.profiles import PROFILES
+
+
+def test_choice_list_accepts_subsets_and_drops_repeats():
+    parse = choice_list(("mlp", "cnn"))
+    assert parse("cnn, mlp,cnn") == ("cnn", "mlp")
+
+
+@pytest.mark.parametrize("text", ["mpl", "mlp,resnet9", "", ","])
+def test_choice_list_rejects_unknown_and_lists_valid(text):
+    with pytest.raises(argparse.ArgumentTypeError, match="choose from: mlp, cnn"):
+        choice_list(("mlp", "cnn"))(text)
+
+
+def test_batch_sizes():
+    assert batch_size_list("1,32,256,32") == (1, 32, 256)
+    for bad in ("0", "-1", "x", "", "1.5"):
+        with pytest.raises(argparse.ArgumentTypeError, match="positive integers"):
+            batch_size_list(bad)
+
+
+def test_positive_int():
+    assert positive_int("4") == 4
+    with pytest.raises(argparse.ArgumentTypeError):
+        positive_int("0")
+
+
+def test_profile_supplies_batch_sizes_unless_given(tmp_path: Path):
+    values = {
+        "profile": "full",
+        "models": ("mlp",),
+        "frameworks": ("torch",),
+        "devices": ("cpu",),
+        "modes": ("infer",),
+        "batch_sizes": None,
+        "threads": 3,
+        "results_dir": None,
+        "require_gpu": False,
+    }
+    options = resolve_options(values.__getitem__, tmp_path)
+    assert options.selection.batch_sizes == PROFILES["full"].batch_sizes
+    assert options.results_dir == tmp_path / "results"
+    assert options.threads == 3
+    values["batch_sizes"] = (8,)
+    assert resolve_options(values.__getitem__, tmp_path).selection.batch_sizes == (8,)

@@ -1,0 +1,148 @@
+"""The pytest plugin end to end, in subprocesses, as a user runs `pytest benches`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from twinbench.storage import read_run
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_benches(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`pytest benches ARGS` from the repository root, as a user would type it."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "benches", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": "", **(env or {})},
+        timeout=600,
+    )
+
+
+def test_collect_only_shows_the_matrix_without_importing_frameworks():
+    code = (
+        "import sys, pytest\n"
+        "rc = pytest.main(['benches', '--collect-only', '-q', '-p', 'no:cacheprovider'])\n"
+        "print('HEAVY', sorted(m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules))\n"
+        "sys.exit(rc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "HEAVY []" in done.stdout
+    for case_id in (
+        "mlp-keras-cpu-infer-b64",
+        "mlp-torch-cuda-train-b1",
+        "cnn-keras-cuda-train-b64",
+        "cnn-torch-cpu-infer-b1",
+    ):
+        assert f"[{case_id}]" in done.stdout
+    assert "32 tests collected" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "valid"),
+    [
+        ("--models", "mpl", "mlp, cnn"),
+        ("--frameworks", "jax", "keras, torch"),
+        ("--devices", "tpu", "cpu, cuda"),
+        ("--modes", "fit", "infer, train"),
+        ("--batch-sizes", "0", "positive integers"),
+        ("--profile", "fast", "'quick', 'full', 'smoke'"),
+    ],
+)
+def test_bad_option_value_is_a_usage_error_listing_valid_values(option, value, valid):
+    done = pytest_benches("--collect-only", option, value)
+    assert done.returncode == 4  # pytest's usage error
+    assert option in done.stderr and valid in done.stderr
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """One short run of both frameworks on the MLP, with no GPU visible."""
+    results = tmp_path_factory.mktemp("results")
+    done = pytest_benches(
+        "--models=mlp", "--profile=smoke", "--batch-sizes=2", f"--results-dir={results}"
+    )
+    return done, results
+
+
+def test_smoke_run_passes_and_skips_cuda_with_a_reason(smoke_run):
+    done, _ = smoke_run
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "4 passed, 4 skipped" in done.stdout
+    assert "sees no CUDA device" in done.stdout and "sees no GPU" in done.stdout
+    assert "Keras vs PyTorch" in done.stdout
+    assert "harness overhead per step" in done.stdout
+
+
+def test_smoke_run_writes_one_valid_run_file(smoke_run):
+    _, results = smoke_run
+    (path,) = results.glob("history/*/*.json")
+    run = read_run(path)
+    measured = {bench["param"] for bench in run["benchmarks"]}
+    assert measured == {
+        "mlp-keras-cpu-infer-b2",
+        "mlp-keras-cpu-train-b2",
+        "mlp-torch-cpu-infer-b2",
+        "mlp-torch-cpu-train-b2",
+    }
+    skipped = {item["case"]: item for item in run["twinbench"]["unmeasured"]}
+    assert len(skipped) == 4 and all(item["status"] == "skipped" for item in skipped.values())
+    for bench in run["benchmarks"]:
+        assert bench["extra_info"]["ran_on"] == "cpu"
+        assert bench["extra_info"]["first_call_s"] > 0
+        assert len(bench["stats"]["data"]) == 3
+    meta = run["twinbench"]
+    assert meta["fingerprint"]["threads"] == meta["settings"]["threads"]
+    assert meta["settings"]["frameworks"]["torch"]["tf32_matmul"] is False
+    assert meta["settings"]["frameworks"]["keras"]["tf32"] is False
+
+
+def test_run_file_is_readable_by_pytest_benchmark_compare(smoke_run):
+    _, results = smoke_run
+    (path,) = results.glob("history/*/*.json")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_benchmark", "compare", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "mlp-keras-cpu-infer-b2" in done.stdout and "mlp-torch-cpu-infer-b2" in done.stdout
+
+
+def test_twinbench_show_reloads_the_run_file(smoke_run):
+    _, results = smoke_run
+    (path,) = results.glob("history/*/*.json")
+    from twinbench.cli import main
+
+    assert main(["show", str(path)]) == 0
+    broken = path.with_name("broken.json")
+    data = json.loads(path.read_text())
+    data["twinbench"]["schema_version"] = 99
+    broken.write_text(json.dumps(data))
+    assert main(["show", str(broken)]) == 1
+
+
+def test_require_gpu_turns_cuda_skips_into_failures(tmp_path):
+    done = pytest_benches(
+        "--models=mlp",
+        "--frameworks=torch",
+        "--devices=cuda",
+        "--modes=infer",
+        "--profile=smoke",
+        "--require-gpu",
+        f"--results-dir={tmp_path}",
+    )
+    assert done.returncode == 1
+    assert "--require-gpu: PyTorch sees no CUDA device" in done.stdout
