@@ -1,5 +1,7 @@
 """The case matrix: ids, grouping and an order that never interleaves frameworks."""
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -51,7 +53,7 @@ def test_matrix_is_the_full_product_without_repeats():
 
 def test_matrix_keeps_each_framework_in_one_stretch():
     frameworks = [c.framework for c in build_matrix(SELECTION)]
-    changes = sum(1 for a, b in zip(frameworks, frameworks[1:]) if a != b)
+    changes = sum(1 for a, b in itertools.pairwise(frameworks) if a != b)
     assert changes == 1  # all keras, then all torch
 
 

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from runs import METADATA, sample_run
+from fixtures.runs import METADATA, sample_run
 
 from twinbench.runfile import case_rows
 from twinbench.storage import SCHEMA_VERSION, RunFileError, read_run, write_json_atomic, write_run

@@ -65,8 +65,7 @@ def build_matrix(selection: Selection) -> list[Case]:
         selection.batch_sizes,
     )
     return [
-        Case(model=m, framework=f, device=d, mode=mode, batch=b)
-        for f, d, m, mode, b in product
+        Case(model=m, framework=f, device=d, mode=mode, batch=b) for f, d, m, mode, b in product
     ]
 
 

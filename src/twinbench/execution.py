@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from twinbench.cases import Case
 from twinbench.runners.base import Runner

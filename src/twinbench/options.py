@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from twinbench.cases import DEVICES, FRAMEWORKS, MODES, Selection
 from twinbench.profiles import PROFILES, Profile

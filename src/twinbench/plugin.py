@@ -7,7 +7,8 @@ TensorFlow and PyTorch are imported inside hooks, only when a case runs, so
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -53,7 +54,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run each framework's cases in one stretch across test files (stable sort)."""
 
     def key(item: pytest.Item) -> tuple[int, tuple[str, str]]:
-        case = getattr(item, "callspec", None) and item.callspec.params.get("case")
+        callspec = getattr(item, "callspec", None)
+        case = callspec.params.get("case") if callspec is not None else None
         return (0, execution_order(case)) if isinstance(case, Case) else (1, ("", ""))
 
     items.sort(key=key)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from typing import Any
 
 from twinbench.runfile import CaseRow, case_rows
@@ -33,11 +32,13 @@ def format_bytes(count: int | None) -> str:
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Plain aligned columns; the first column left-aligned, the rest right-aligned."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
 
     def line(cells: Sequence[str]) -> str:
         first, *rest = (str(cell) for cell in cells)
-        padded = [first.ljust(widths[0])] + [c.rjust(w) for c, w in zip(rest, widths[1:])]
+        padded = [first.ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(rest, widths[1:], strict=True)
+        ]
         return "  ".join(padded).rstrip()
 
     rule = "  ".join("-" * width for width in widths)

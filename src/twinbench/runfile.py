@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pytest_benchmark.stats import Stats
@@ -23,7 +23,7 @@ def build_run(
 ) -> dict[str, Any]:
     """The whole run file; `test_names` maps a case id to its pytest node id."""
     fp = fingerprint(metadata)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return {
         "machine_info": _machine_info(metadata),
         "commit_info": {},

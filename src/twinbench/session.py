@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +11,8 @@ import pytest
 
 from twinbench.cases import Case
 from twinbench.execution import ERROR, OK, SKIPPED, CaseResult, execute_case
-from twinbench.options import BenchOptions
 from twinbench.metadata import collect_metadata
+from twinbench.options import BenchOptions
 from twinbench.report import run_summary
 from twinbench.runfile import build_run
 from twinbench.runners import load_runner
@@ -30,7 +30,7 @@ class BenchSession:
         self.results: list[CaseResult] = []
         self.test_names: dict[str, str] = {}
         self.runners: dict[str, Runner] = {}
-        self.started = datetime.now(timezone.utc).isoformat()
+        self.started = datetime.now(UTC).isoformat()
         self.run: dict[str, Any] | None = None
         self.run_path: Path | None = None
         self.loop_overhead_s: float | None = None

@@ -15,7 +15,7 @@ import os
 import re
 import tempfile
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ class RunFileError(Exception):
 
 def new_run_filename(now: datetime | None = None) -> str:
     """Unique file name for a run: sortable UTC time plus randomness (two runs at once)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}.json"
 
 

@@ -7,8 +7,9 @@ inside the timed region without being paid once per step.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 TimeLoops = Callable[[int], float]
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Callable, ContextManager, Protocol
+from typing import Any, Protocol
 
 from twinbench.cases import Case
 from twinbench.zoo.spec import ModelSpec
@@ -64,7 +66,7 @@ class Runner(Protocol):
 def loop_timer(
     step: Callable[[], Any],
     sync: Callable[[Any], None],
-    context: Callable[[], ContextManager[Any]] = contextlib.nullcontext,
+    context: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
 ) -> TimeLoops:
     """Time `loops` calls of `step`, ending with `sync(last_output)` inside the timed region.
 

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import gc
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's start-up chatter out of reports
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-from twinbench.cases import Case  # noqa: E402
-from twinbench.runners.base import LEARNING_RATE, MOMENTUM, PreparedCase, loop_timer  # noqa: E402
-from twinbench.zoo.spec import ModelSpec, make_batch  # noqa: E402
+from twinbench.cases import Case
+from twinbench.runners.base import LEARNING_RATE, MOMENTUM, PreparedCase, loop_timer
+from twinbench.zoo.spec import ModelSpec, make_batch
 
 
 def make_optimizer() -> keras.optimizers.Optimizer:

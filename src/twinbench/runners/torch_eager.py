@@ -1,10 +1,12 @@
-"""PyTorch runner: eager mode, `torch.inference_mode` for inference, SGD with momentum for training."""
+"""PyTorch runner: eager mode, `torch.inference_mode` for inference, SGD with momentum to train."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from collections.abc import Callable
 from importlib import metadata as importlib_metadata
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -49,10 +51,9 @@ class TorchRunner:
 
     def configure(self, threads: int) -> None:
         torch.set_num_threads(threads)
-        try:
+        # Only settable before the first inter-op parallel work; harmless if already fixed.
+        with contextlib.suppress(RuntimeError):
             torch.set_num_interop_threads(threads)
-        except RuntimeError:  # only settable before the first parallel op; harmless if late
-            pass
         # TF32 off: fp32 must mean fp32 on both sides (DESIGN decision 2).
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
