@@ -42,6 +42,7 @@ def test_profile_supplies_batch_sizes_unless_given(tmp_path: Path):
         "modes": ("infer",),
         "batch_sizes": None,
         "threads": 3,
+        "processes": None,
         "results_dir": None,
         "require_gpu": False,
     }

@@ -22,8 +22,10 @@ def test_written_run_validates_and_reloads(tmp_path):
     assert path.parent.name == "test-cpu-9000"
     run = read_run(path)
     rows = {row.case.id: row for row in case_rows(run)}
-    assert rows["mlp-keras-cpu-infer-b64"].median_s == pytest.approx(2e-3)
-    assert len(rows["mlp-keras-cpu-infer-b64"].samples) == 9
+    keras = rows["mlp-keras-cpu-infer-b64"]
+    assert keras.median_s == pytest.approx(2e-3, rel=0.01)
+    assert len(keras.samples) == 9
+    assert [len(samples) for samples in keras.process_samples] == [3, 3, 3]
     assert rows["mlp-torch-cuda-infer-b64"].status == "skipped"
     assert run["twinbench"]["schema_version"] == SCHEMA_VERSION
 
@@ -82,7 +84,10 @@ def test_truncated_file_is_an_error_naming_the_file(tmp_path):
 
 
 def test_nan_in_a_file_names_the_key(tmp_path):
-    text = json.dumps(sample_run()).replace('"median": 0.002', '"median": NaN', 1)
+    run = sample_run()
+    run["benchmarks"][0]["stats"]["median"] = float("nan")
+    text = json.dumps(run)  # Python writes NaN unless told not to; other tools may too
+    assert '"median": NaN' in text
     assert_refused(write_text(tmp_path, text), "benchmarks[0].stats.median", "non-finite")
 
 

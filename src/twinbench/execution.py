@@ -6,7 +6,7 @@ import os
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from twinbench.cases import Case
@@ -117,6 +117,62 @@ def resident_set_bytes() -> int | None:
         return None
 
 
-def describe(result: CaseResult) -> dict[str, Any]:
+@dataclass
+class CaseRun:
+    """One case over all the worker processes that measured it.
+
+    Processes, not samples, are the unit of replication: part of the noise is per process and
+    stable inside it (DESIGN decision 4), so each case is measured in several processes.
+    """
+
+    case: Case
+    status: str
+    processes: list[CaseResult]
+    reason: str | None = None
+    details: str | None = None
+
+    @property
+    def measured(self) -> list[CaseResult]:
+        """The processes that produced samples."""
+        return [p for p in self.processes if p.measurement is not None]
+
+
+def merge(case: Case, processes: list[CaseResult]) -> CaseRun:
+    """Combine per-process results; the first failing process decides a non-ok status."""
+    failed = next((p for p in processes if p.status != OK), None)
+    if failed is None:
+        return CaseRun(case=case, status=OK, processes=processes)
+    return CaseRun(
+        case=case,
+        status=failed.status,
+        processes=processes,
+        reason=failed.reason,
+        details=failed.details,
+    )
+
+
+def result_to_json(result: CaseResult) -> dict[str, Any]:
+    """A CaseResult as plain JSON data (worker -> parent)."""
+    data = asdict(result)
+    data["case"] = result.case.id
+    return data
+
+
+def result_from_json(data: dict[str, Any]) -> CaseResult:
+    """Inverse of `result_to_json`."""
+    measurement = data.get("measurement")
+    return CaseResult(
+        case=Case.from_id(data["case"]),
+        status=data["status"],
+        reason=data.get("reason"),
+        first_call_s=data.get("first_call_s"),
+        measurement=Measurement(**measurement) if measurement else None,
+        memory=data.get("memory") or {},
+        ran_on=data.get("ran_on"),
+        details=data.get("details"),
+    )
+
+
+def describe(run: CaseRun) -> dict[str, Any]:
     """Short status record for a case that produced no samples (run file `unmeasured`)."""
-    return {"case": result.case.id, "status": result.status, "reason": result.reason}
+    return {"case": run.case.id, "status": run.status, "reason": run.reason}

@@ -111,6 +111,15 @@ def add_bench_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         help=f"timing and default batch sizes: {profiles} (default: quick)",
     )
     addoption(
+        f"--{prefix}processes",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="worker processes that each measure every case, one after the other; processes "
+        "are the unit of replication because part of the noise is per process "
+        "(default: the profile's)",
+    )
+    addoption(
         f"--{prefix}threads",
         type=positive_int,
         default=None,
@@ -143,6 +152,7 @@ class BenchOptions:
     selection: Selection
     profile_name: str
     profile: Profile
+    processes: int
     threads: int
     results_dir: Path
     require_gpu: bool
@@ -164,6 +174,7 @@ def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
         selection=selection,
         profile_name=profile_name,
         profile=profile,
+        processes=get("processes") or profile.processes,
         threads=get("threads") or available_cpus(),
         results_dir=results_dir,
         require_gpu=bool(get("require_gpu")),

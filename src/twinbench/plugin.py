@@ -71,7 +71,7 @@ def measure(request: pytest.FixtureRequest) -> Callable[[Case], Any]:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     bench = _session(session.config)
     if bench is not None:
-        bench.save()
+        bench.finish()
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

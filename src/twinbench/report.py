@@ -47,14 +47,14 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def cases_table(rows: Sequence[CaseRow]) -> str:
     """Every case: status, median and IQR per step, samples x loops, first call, memory."""
-    headers = ("case", "status", "median", "IQR", "rounds x loops", "first call", "memory")
+    headers = ("case", "status", "median", "IQR", "procs x rounds x loops", "first call", "memory")
     body = [
         (
             row.case.id,
             row.status,
             format_seconds(row.median_s),
             format_seconds(row.iqr_s),
-            f"{row.rounds} x {row.loops}" if row.rounds else "-",
+            _samples_cell(row),
             format_seconds(row.first_call_s),
             _memory_cell(row),
         )
@@ -95,6 +95,13 @@ def framework_table(rows: Sequence[CaseRow]) -> str:
         )
     headers = ("model", "device", "mode", "batch", "keras", "torch", "keras/torch")
     return format_table(headers, body)
+
+
+def _samples_cell(row: CaseRow) -> str:
+    if not row.rounds:
+        return "-"
+    processes = len(row.process_samples) or 1
+    return f"{processes} x {row.rounds // processes} x {row.loops}"
 
 
 def _memory_cell(row: CaseRow) -> str:

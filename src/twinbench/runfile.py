@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,13 +11,13 @@ from pytest_benchmark.stats import Stats
 
 from twinbench import __version__
 from twinbench.cases import Case
-from twinbench.execution import OK, CaseResult, describe
+from twinbench.execution import OK, CaseResult, CaseRun, describe
 from twinbench.metadata import fingerprint, fingerprint_id
 from twinbench.storage import SCHEMA_VERSION
 
 
 def build_run(
-    results: list[CaseResult],
+    runs: list[CaseRun],
     metadata: dict[str, Any],
     settings: dict[str, Any],
     test_names: dict[str, str],
@@ -28,9 +29,7 @@ def build_run(
         "machine_info": _machine_info(metadata),
         "commit_info": {},
         "benchmarks": [
-            benchmark_entry(r, test_names.get(r.case.id, r.case.id))
-            for r in results
-            if r.status == OK
+            benchmark_entry(r, test_names.get(r.case.id, r.case.id)) for r in runs if r.status == OK
         ],
         "datetime": now.isoformat(),
         "version": metadata.get("pytest_benchmark_version") or "unknown",
@@ -42,18 +41,25 @@ def build_run(
             "metadata": metadata,
             "fingerprint": fp,
             "fingerprint_id": fingerprint_id(fp),
-            "unmeasured": [describe(r) for r in results if r.status != OK],
+            "unmeasured": [describe(r) for r in runs if r.status != OK],
         },
     }
 
 
-def benchmark_entry(result: CaseResult, nodeid: str) -> dict[str, Any]:
-    """One measured case in pytest-benchmark's layout (stats.data holds the raw samples)."""
-    assert result.measurement is not None, "only measured cases have a benchmark entry"
-    measurement, case = result.measurement, result.case
+def benchmark_entry(run: CaseRun, nodeid: str) -> dict[str, Any]:
+    """One measured case in pytest-benchmark's layout.
+
+    `stats` pools the samples of all processes (what pytest-benchmark shows); the per-process
+    samples, the unit the regression gate compares, are in `extra_info.processes`.
+    """
+    case, processes = run.case, run.measured
+    measurements = [p.measurement for p in processes if p.measurement is not None]
+    assert measurements, "only measured cases have a benchmark entry"
+    samples = [s for m in measurements for s in m.samples]
     stats = Stats()
-    for sample in measurement.samples:
+    for sample in samples:
         stats.update(sample)
+    first_calls = sorted(p.first_call_s for p in processes if p.first_call_s is not None)
     return {
         "group": case.group,
         "name": nodeid.rsplit("::", 1)[-1],
@@ -61,22 +67,37 @@ def benchmark_entry(result: CaseResult, nodeid: str) -> dict[str, Any]:
         "params": {"case": case.id},
         "param": case.id,
         "extra_info": {
-            "case": {
-                "model": case.model,
-                "framework": case.framework,
-                "device": case.device,
-                "mode": case.mode,
-                "batch": case.batch,
-            },
-            "status": result.status,
-            "ran_on": result.ran_on,
-            "first_call_s": result.first_call_s,
-            "warmup_s": measurement.warmup_s,
-            "memory": result.memory,
+            "case": asdict(case),
+            "status": run.status,
+            "ran_on": processes[0].ran_on,
+            "first_call_s": first_calls[len(first_calls) // 2] if first_calls else None,
+            "memory": _largest(p.memory for p in processes),
+            "processes": [_process_entry(p) for p in processes],
         },
-        "options": {"timer": "perf_counter", "loops": measurement.loops},
-        "stats": {**stats.as_dict(), "data": measurement.samples, "iterations": measurement.loops},
+        "options": {"timer": "perf_counter", "processes": len(processes)},
+        "stats": {**stats.as_dict(), "data": samples, "iterations": measurements[0].loops},
     }
+
+
+def _process_entry(result: CaseResult) -> dict[str, Any]:
+    measurement = result.measurement
+    assert measurement is not None
+    return {
+        "first_call_s": result.first_call_s,
+        "warmup_s": measurement.warmup_s,
+        "loops": measurement.loops,
+        "samples": measurement.samples,
+        "memory": result.memory,
+    }
+
+
+def _largest(memories: Iterable[dict[str, int]]) -> dict[str, int]:
+    """Per memory field, the largest value any process reported."""
+    merged: dict[str, int] = {}
+    for memory in memories:
+        for key, value in memory.items():
+            merged[key] = max(value, merged.get(key, value))
+    return merged
 
 
 def _machine_info(md: dict[str, Any]) -> dict[str, Any]:
@@ -105,6 +126,8 @@ class CaseRow:
     first_call_s: float | None = None
     memory: dict[str, int] | None = None
     samples: tuple[float, ...] = ()
+    # Samples grouped by the worker process that took them.
+    process_samples: tuple[tuple[float, ...], ...] = ()
     reason: str | None = None
 
 
@@ -130,4 +153,5 @@ def _measured_row(bench: dict[str, Any]) -> CaseRow:
         first_call_s=extra.get("first_call_s"),
         memory=extra.get("memory"),
         samples=tuple(stats["data"]),
+        process_samples=tuple(tuple(p["samples"]) for p in extra["processes"]),
     )

@@ -1,8 +1,7 @@
-"""State of one benchmark session: runners, results, the run file and the summary tables."""
+"""State of one benchmark session: worker pool, results, the run file and the summary tables."""
 
 from __future__ import annotations
 
-import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,16 +9,13 @@ from typing import Any
 import pytest
 
 from twinbench.cases import Case
-from twinbench.execution import ERROR, OK, SKIPPED, CaseResult, execute_case
-from twinbench.metadata import collect_metadata
+from twinbench.execution import OK, SKIPPED, CaseRun, merge
 from twinbench.options import BenchOptions
 from twinbench.report import run_summary
 from twinbench.runfile import build_run
-from twinbench.runners import load_runner
-from twinbench.runners.base import Runner
 from twinbench.storage import write_run
 from twinbench.timing import loop_overhead_per_step
-from twinbench.zoo import load_spec
+from twinbench.workers import WorkerPool
 
 
 class BenchSession:
@@ -27,44 +23,28 @@ class BenchSession:
 
     def __init__(self, options: BenchOptions) -> None:
         self.options = options
-        self.results: list[CaseResult] = []
+        self.pool = WorkerPool(options.processes, options.threads)
+        self.runs: list[CaseRun] = []
         self.test_names: dict[str, str] = {}
-        self.runners: dict[str, Runner] = {}
         self.started = datetime.now(UTC).isoformat()
+        self.loop_overhead_s: float | None = None
         self.run: dict[str, Any] | None = None
         self.run_path: Path | None = None
-        self.loop_overhead_s: float | None = None
 
-    def run_case(self, case: Case, nodeid: str) -> CaseResult:
-        """Measure `case`, record the result, and turn a non-ok status into a pytest outcome."""
+    def run_case(self, case: Case, nodeid: str) -> CaseRun:
+        """Measure `case` in every worker, record it, and turn its status into a pytest outcome."""
         self.test_names[case.id] = nodeid
         if self.loop_overhead_s is None:
             self.loop_overhead_s = loop_overhead_per_step()
-        runner = self._runner(case)
-        unavailable = runner.device_available(case.device)
-        if unavailable:
-            self.results.append(CaseResult(case=case, status=SKIPPED, reason=unavailable))
+        run = merge(case, self.pool.measure(case, self.options.profile.timing))
+        self.runs.append(run)
+        if run.status == SKIPPED:
             if self.options.require_gpu:
-                pytest.fail(f"--require-gpu: {unavailable}", pytrace=False)
-            pytest.skip(unavailable)
-        result = execute_case(runner, load_spec, case, self.options.profile.timing)
-        self.results.append(result)
-        if result.status != OK:
-            pytest.fail(f"{result.status}: {result.reason}\n{result.details or ''}", pytrace=False)
-        return result
-
-    def _runner(self, case: Case) -> Runner:
-        """The case's framework runner, loaded and configured on first use."""
-        if case.framework not in self.runners:
-            try:
-                runner = load_runner(case.framework)
-                runner.configure(self.options.threads)
-            except Exception as error:
-                reason = f"cannot start {case.framework}: {type(error).__name__}: {error}"
-                self.results.append(CaseResult(case=case, status=ERROR, reason=reason[:500]))
-                pytest.fail(f"{reason}\n{traceback.format_exc()}", pytrace=False)
-            self.runners[case.framework] = runner
-        return self.runners[case.framework]
+                pytest.fail(f"--require-gpu: {run.reason}", pytrace=False)
+            pytest.skip(run.reason or "skipped")
+        if run.status != OK:
+            pytest.fail(f"{run.status}: {run.reason}\n{run.details or ''}", pytrace=False)
+        return run
 
     def settings(self) -> dict[str, Any]:
         """How this run was configured, for the run file."""
@@ -73,6 +53,7 @@ class BenchSession:
             "started": self.started,
             "profile": self.options.profile_name,
             "timing": self.options.profile.timing.as_dict(),
+            "processes": self.options.processes,
             "threads": self.options.threads,
             "require_gpu": self.options.require_gpu,
             "loop_overhead_s": self.loop_overhead_s,
@@ -83,20 +64,23 @@ class BenchSession:
                 "modes": list(selection.modes),
                 "batch_sizes": list(selection.batch_sizes),
             },
-            "frameworks": {name: runner.metadata() for name, runner in self.runners.items()},
+            "frameworks": self.pool.runner_metadata,
         }
 
-    def save(self) -> Path | None:
-        """Build and write the run file when at least one case was attempted."""
-        if not self.results:
+    def finish(self) -> Path | None:
+        """Stop the workers; build and write the run file when any case was attempted."""
+        self.pool.close()
+        if not self.runs:
             return None
+        from twinbench.metadata import collect_metadata  # imports both frameworks: only now
+
         metadata = collect_metadata(self.options.threads)
-        self.run = build_run(self.results, metadata, self.settings(), self.test_names)
+        self.run = build_run(self.runs, metadata, self.settings(), self.test_names)
         self.run_path = write_run(self.options.results_dir / "history", self.run)
         return self.run_path
 
     def summary_lines(self) -> list[str]:
-        """What the terminal shows at the end: the tables read back from the run file's data."""
+        """What the terminal shows at the end: the tables, from the run file's own data."""
         if self.run is None:
             return []
         lines = ["", *run_summary(self.run)]

@@ -116,7 +116,11 @@ def validate_run(data: Any, path: Path | str = "<run>") -> None:
             raise RunFileError(path, "no samples", f"{key}.stats.data")
         for field in ("median", "min", "max", "mean", "iterations"):
             _require(stats, field, (int, float), path, f"{key}.stats.{field}")
-        _require(bench, "extra_info", dict, path, f"{key}.extra_info")
+        extra = _require(bench, "extra_info", dict, path, f"{key}.extra_info")
+        for j, process in enumerate(
+            _require(extra, "processes", list, path, f"{key}.extra_info.processes")
+        ):
+            _require(process, "samples", list, path, f"{key}.extra_info.processes[{j}].samples")
 
 
 def _require(obj: Any, key: str, kind: Any, path: Path | str, where: str | None = None) -> Any:

@@ -1,0 +1,80 @@
+"""Worker process: measures cases of one framework, one JSON line in, one JSON line out.
+
+Started by `twinbench.workers` as ``python -m twinbench.worker FRAMEWORK THREADS``. Measuring
+in workers gives what one process cannot: several independent processes per case (per-process
+noise is real and stable inside a process), frameworks that never share a process (their thread
+pools interfere), and a crash or an out-of-memory kill that takes down a worker, not pytest.
+
+Protocol on stdin/stdout, one JSON object per line:
+  worker -> parent  {"ready": true}   once, after importing and configuring the framework
+  parent -> worker  {"case": "mlp-keras-cpu-infer-b64", "timing": {...}, "seed": 0}
+  worker -> parent  {"result": {...CaseResult...}, "runner": {...runner metadata...}}
+Anything else the frameworks print goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from typing import IO, Any
+
+from twinbench.cases import Case
+from twinbench.execution import ERROR, SKIPPED, CaseResult, execute_case, result_to_json
+from twinbench.runners import load_runner
+from twinbench.runners.base import Runner
+from twinbench.timing import TimingSettings
+from twinbench.zoo import load_spec
+
+
+def serve(framework: str, threads: int, requests: IO[str], replies: IO[str]) -> None:
+    """Answer measurement requests until stdin closes."""
+    runner, startup_error = _start_runner(framework, threads)
+    # Ready: the parent waits for every worker's import before measuring in any of them.
+    replies.write(json.dumps({"ready": startup_error is None}) + "\n")
+    replies.flush()
+    for line in requests:
+        request = json.loads(line)
+        case = Case.from_id(request["case"])
+        if startup_error is not None:
+            result = CaseResult(case=case, status=ERROR, reason=startup_error)
+        else:
+            assert runner is not None
+            result = measure_one(runner, case, request)
+        reply: dict[str, Any] = {"result": result_to_json(result)}
+        if runner is not None:
+            reply["runner"] = runner.metadata()
+        replies.write(json.dumps(reply, allow_nan=False) + "\n")
+        replies.flush()
+
+
+def measure_one(runner: Runner, case: Case, request: dict[str, Any]) -> CaseResult:
+    """Skip an unavailable device, else measure the case in this process."""
+    unavailable = runner.device_available(case.device)
+    if unavailable:
+        return CaseResult(case=case, status=SKIPPED, reason=unavailable)
+    timing = TimingSettings(**request["timing"])
+    return execute_case(runner, load_spec, case, timing, seed=int(request.get("seed", 0)))
+
+
+def _start_runner(framework: str, threads: int) -> tuple[Runner | None, str | None]:
+    try:
+        runner = load_runner(framework)
+        runner.configure(threads)
+    except Exception as error:
+        traceback.print_exc()
+        return None, f"cannot start {framework}: {type(error).__name__}: {error}"[:500]
+    return runner, None
+
+
+def main() -> None:
+    """Entry point: keep the real stdout for the protocol, send all other output to stderr."""
+    framework, threads = sys.argv[1], int(sys.argv[2])
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # C-level prints must not corrupt replies
+    serve(framework, threads, sys.stdin, replies)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Worker processes: replies, a framework that cannot start, a worker that dies mid-case."""
+
+from __future__ import annotations
+
+import pytest
+
+from twinbench.cases import Case
+from twinbench.execution import ERROR, OK
+from twinbench.timing import TimingSettings
+from twinbench.workers import Worker, WorkerDied, WorkerPool
+
+TIMING = TimingSettings(warmup_s=0.0, min_sample_s=0.001, rounds=2)
+CASE = Case.from_id("mlp-torch-cpu-infer-b2")
+
+
+def test_each_process_measures_the_case():
+    pool = WorkerPool(processes=2, threads=1)
+    try:
+        results = pool.measure(CASE, TIMING)
+    finally:
+        pool.close()
+    assert [r.status for r in results] == [OK, OK]
+    assert all(r.measurement and len(r.measurement.samples) == 2 for r in results)
+    assert pool.runner_metadata["torch"]["threads"] == 1  # the thread count reached the worker
+
+
+def test_a_framework_that_cannot_start_is_an_error_not_a_hang(monkeypatch):
+    monkeypatch.setenv("KERAS_BACKEND", "jax")  # the keras runner refuses any other backend
+    pool = WorkerPool(processes=1, threads=1)
+    try:
+        (result,) = pool.measure(Case.from_id("mlp-keras-cpu-infer-b1"), TIMING)
+    finally:
+        pool.close()
+    assert result.status == ERROR
+    assert "cannot start keras" in (result.reason or "")
+
+
+def test_a_dead_worker_is_reported_and_replaced():
+    worker = Worker("torch", threads=1)
+    worker.wait_ready()
+    worker.process.kill()
+    with pytest.raises(WorkerDied, match="exited with code"):
+        worker.request(CASE, TIMING, seed=0)
+    worker.close()
+
+    pool = WorkerPool(processes=1, threads=1)
+    try:
+        pool.measure(CASE, TIMING)
+        pool.workers[0].process.kill()
+        pool.workers[0].process.wait()
+        (result,) = pool.measure(CASE, TIMING)  # a fresh worker takes over
+    finally:
+        pool.close()
+    assert result.status == OK
