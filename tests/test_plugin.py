@@ -71,7 +71,11 @@ def smoke_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
     """One short run of both frameworks on the MLP, with no GPU visible."""
     results = tmp_path_factory.mktemp("results")
     done = pytest_benches(
-        "--models=mlp", "--profile=smoke", "--batch-sizes=2", f"--results-dir={results}"
+        "--models=mlp",
+        "--profile=smoke",
+        "--batch-sizes=2",
+        "--processes=2",
+        f"--results-dir={results}",
     )
     return done, results
 
@@ -101,7 +105,9 @@ def test_smoke_run_writes_one_valid_run_file(smoke_run):
     for bench in run["benchmarks"]:
         assert bench["extra_info"]["ran_on"] == "cpu"
         assert bench["extra_info"]["first_call_s"] > 0
-        assert len(bench["stats"]["data"]) == 3
+        processes = bench["extra_info"]["processes"]
+        assert [len(p["samples"]) for p in processes] == [3, 3]  # 2 processes x 3 rounds
+        assert bench["stats"]["data"] == processes[0]["samples"] + processes[1]["samples"]
     meta = run["twinbench"]
     assert meta["fingerprint"]["threads"] == meta["settings"]["threads"]
     assert meta["settings"]["frameworks"]["torch"]["tf32_matmul"] is False
