@@ -45,6 +45,11 @@ def test_profile_supplies_batch_sizes_unless_given(tmp_path: Path):
         "processes": None,
         "results_dir": None,
         "require_gpu": False,
+        "save_baseline": None,
+        "no_compare": False,
+        "strict_gate": False,
+        "regression_threshold": 1.1,
+        "case_threshold": [("*-b1", 1.3)],
     }
     options = resolve_options(values.__getitem__, tmp_path)
     assert options.selection.batch_sizes == PROFILES["full"].batch_sizes

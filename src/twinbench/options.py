@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from twinbench.cases import DEVICES, FRAMEWORKS, MODES, Selection
+from twinbench.compare import GateSettings
 from twinbench.profiles import PROFILES, Profile
 from twinbench.zoo import MODEL_NAMES
 
@@ -138,10 +139,76 @@ def add_run_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         help="where history/ and baselines/ live (default: results/ under the pytest rootdir)",
     )
     addoption(
+        f"--{prefix}save-baseline",
+        nargs="?",
+        const="replace",
+        default=None,
+        choices=("replace", "extend"),
+        help="make this run the baseline of this machine fingerprint (replace), or pool its "
+        "processes into the existing one (extend); baselines change only through this option",
+    )
+    addoption(
+        f"--{prefix}no-compare",
+        action="store_true",
+        default=False,
+        help="do not compare with the baseline",
+    )
+    addoption(
         f"--{prefix}require-gpu",
         action="store_true",
         default=False,
         help="fail CUDA cases instead of skipping them when no GPU is visible (nightly CI)",
+    )
+
+
+def case_threshold(text: str) -> tuple[str, float]:
+    """Parser for PATTERN=RATIO, e.g. ``*-b1=1.25`` (glob on case ids)."""
+    pattern, _, value = text.rpartition("=")
+    try:
+        ratio = float(value)
+    except ValueError:
+        ratio = 0.0
+    if not pattern or ratio <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}; expected PATTERN=RATIO with RATIO > 1, e.g. '*-b1=1.25'"
+        )
+    return pattern, ratio
+
+
+def threshold_ratio(text: str) -> float:
+    """Parser for a slowdown ratio above 1, e.g. 1.10."""
+    try:
+        ratio = float(text)
+    except ValueError:
+        ratio = 0.0
+    if ratio <= 1.0:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}; expected a ratio > 1, e.g. 1.10")
+    return ratio
+
+
+def add_gate_options(addoption: Callable[..., Any], prefix: str = "") -> None:
+    """Options of the regression gate, shared by pytest and `twinbench check`."""
+    addoption(
+        f"--{prefix}regression-threshold",
+        type=threshold_ratio,
+        default=1.10,
+        metavar="RATIO",
+        help="minimum slowdown (current/baseline median) that can be a regression (default: 1.10)",
+    )
+    addoption(
+        f"--{prefix}case-threshold",
+        type=case_threshold,
+        action="append",
+        default=[],
+        metavar="PATTERN=RATIO",
+        help="threshold for the cases matching a glob, e.g. '*-b1=1.25'; repeatable, first wins",
+    )
+    # Not `--strict`: pytest owns that flag (it turns on its own strict mode).
+    addoption(
+        f"--{prefix}strict-gate",
+        action="store_true",
+        default=False,
+        help="also fail on incomparable, no-baseline, missing, oom and error verdicts",
     )
 
 
@@ -156,6 +223,10 @@ class BenchOptions:
     threads: int
     results_dir: Path
     require_gpu: bool
+    save_baseline: str | None
+    compare: bool
+    strict: bool
+    gate: GateSettings
 
 
 def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
@@ -178,4 +249,11 @@ def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
         threads=get("threads") or available_cpus(),
         results_dir=results_dir,
         require_gpu=bool(get("require_gpu")),
+        save_baseline=get("save_baseline"),
+        compare=not get("no_compare"),
+        strict=bool(get("strict_gate")),
+        gate=GateSettings(
+            threshold=get("regression_threshold"),
+            case_thresholds=tuple(get("case_threshold") or ()),
+        ),
     )

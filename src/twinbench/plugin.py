@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 
 from twinbench.cases import Case, build_matrix, execution_order
-from twinbench.options import add_bench_options, add_run_options, resolve_options
+from twinbench.options import (
+    add_bench_options,
+    add_gate_options,
+    add_run_options,
+    resolve_options,
+)
 
 SESSION_PLUGIN_NAME = "twinbench-session"
 
@@ -22,6 +27,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("twinbench", "twinbench: Keras vs PyTorch benchmarks")
     add_bench_options(group.addoption)
     add_run_options(group.addoption)
+    add_gate_options(group.addoption)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,8 +76,8 @@ def measure(request: pytest.FixtureRequest) -> Callable[[Case], Any]:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     bench = _session(session.config)
-    if bench is not None:
-        bench.finish()
+    if bench is not None and bench.finish():
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

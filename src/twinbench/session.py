@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 
+from twinbench.baselines import save_baseline
 from twinbench.cases import Case
-from twinbench.execution import OK, SKIPPED, CaseRun, merge
+from twinbench.execution import OK, SKIPPED, CaseResult, CaseRun, merge
+from twinbench.gate import GateOutcome, run_gate, verdict_lines
 from twinbench.options import BenchOptions
 from twinbench.report import run_summary
 from twinbench.runfile import build_run
-from twinbench.storage import write_run
+from twinbench.storage import RunFileError, write_run
 from twinbench.timing import loop_overhead_per_step
 from twinbench.workers import WorkerPool
 
@@ -30,6 +32,9 @@ class BenchSession:
         self.loop_overhead_s: float | None = None
         self.run: dict[str, Any] | None = None
         self.run_path: Path | None = None
+        self.gate: GateOutcome | None = None
+        # Lines for the summary that are not tables (an unusable baseline, a saved one).
+        self.notes: list[str] = []
 
     def run_case(self, case: Case, nodeid: str) -> CaseRun:
         """Measure `case` in every worker, record it, and turn its status into a pytest outcome."""
@@ -67,23 +72,47 @@ class BenchSession:
             "frameworks": self.pool.runner_metadata,
         }
 
-    def finish(self) -> Path | None:
-        """Stop the workers; build and write the run file when any case was attempted."""
+    def finish(self) -> bool:
+        """Stop the workers, gate, write the run file; True when the run must fail."""
         self.pool.close()
         if not self.runs:
-            return None
+            return False
         from twinbench.metadata import collect_metadata  # imports both frameworks: only now
 
         metadata = collect_metadata(self.options.threads)
         self.run = build_run(self.runs, metadata, self.settings(), self.test_names)
-        self.run_path = write_run(self.options.results_dir / "history", self.run)
-        return self.run_path
+        results_dir = self.options.results_dir
+        if self.options.compare:
+            try:
+                self.gate = run_gate(self.run, results_dir, self.options.gate, self._remeasure)
+            except RunFileError as error:
+                # Nothing under results/ changes when the baseline is unreadable.
+                self.notes.append(f"baseline unusable, run file not written: {error}")
+                return True
+        self.run_path = write_run(results_dir / "history", self.run)
+        if self.options.save_baseline:
+            saved = save_baseline(
+                results_dir, self.run, self.run_path.name, self.options.save_baseline
+            )
+            self.notes.append(f"baseline saved ({self.options.save_baseline}): {saved}")
+        return bool(self.gate and self.gate.comparison.failed(self.options.strict))
+
+    def _remeasure(self, case_id: str) -> list[CaseResult]:
+        """A suspect measured again in fresh worker processes, after a fresh warm-up."""
+        pool = WorkerPool(self.options.processes, self.options.threads)
+        try:
+            return pool.measure(Case.from_id(case_id), self.options.profile.timing)
+        finally:
+            pool.close()
 
     def summary_lines(self) -> list[str]:
-        """What the terminal shows at the end: the tables, from the run file's own data."""
-        if self.run is None:
-            return []
-        lines = ["", *run_summary(self.run)]
+        """What the terminal shows at the end: tables from the run file's data, then the gate."""
+        lines = [""]
+        if self.run is not None:
+            lines += run_summary(self.run)
         if self.run_path:
             lines.append(f"run file: {self.run_path}")
-        return lines
+        if self.gate is not None:
+            lines += ["", *verdict_lines(self.gate)]
+        lines += self.notes
+        return lines if len(lines) > 1 else []

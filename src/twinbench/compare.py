@@ -1,0 +1,164 @@
+"""Compare a run with a baseline: one verdict per case (DESIGN decisions 4 to 6).
+
+A case is a regression only when the slowdown is large enough (ratio of medians at or above
+the threshold) *and* significant at the process level (Welch's t-test on log process
+medians, see `stats`).
+Confirmation by re-measurement happens in the session; `confirm` applies its result.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from twinbench.metadata import fingerprint_differences
+from twinbench.runfile import CaseRow, case_rows
+from twinbench.stats import compare_processes, pooled_median
+
+OK, FASTER, REGRESSION = "ok", "faster", "regression"
+INCOMPARABLE, NO_BASELINE, MISSING, OOM, ERROR = (
+    "incomparable",
+    "no-baseline",
+    "missing",
+    "oom",
+    "error",
+)
+# Verdicts that fail the run only under --strict.
+STRICT_FAILURES = frozenset({INCOMPARABLE, NO_BASELINE, MISSING, OOM, ERROR})
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """Thresholds of the gate."""
+
+    # Minimum effect: current/baseline ratio of medians that counts as a slowdown.
+    threshold: float = 1.10
+    # Per-case thresholds by glob on the case id, e.g. {"*-b1": 1.25}; the first match wins.
+    case_thresholds: tuple[tuple[str, float], ...] = ()
+    # One-sided significance level of the bootstrap test.
+    alpha: float = 0.01
+
+    def threshold_for(self, case_id: str) -> float:
+        """The threshold that applies to `case_id`."""
+        for pattern, value in self.case_thresholds:
+            if fnmatch.fnmatchcase(case_id, pattern):
+                return value
+        return self.threshold
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's decision on one case, with the figures behind it."""
+
+    case_id: str
+    verdict: str
+    baseline_median_s: float | None = None
+    current_median_s: float | None = None
+    ratio: float | None = None
+    p_value: float | None = None
+    interval: tuple[float, float] | None = None
+    # Smallest slowdown this comparison would catch at the measured noise (80% power).
+    detectable: float | None = None
+    # None: not a suspect; True/False: the re-measurement agreed / did not.
+    confirmed: bool | None = None
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for the run file."""
+        return {k: v for k, v in self.__dict__.items() if v is not None and v != ""}
+
+
+@dataclass
+class Comparison:
+    """All verdicts of one run against one baseline."""
+
+    verdicts: list[Verdict] = field(default_factory=list)
+    fingerprint_changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    def suspects(self) -> list[Verdict]:
+        """Regressions not yet confirmed by a re-measurement."""
+        return [v for v in self.verdicts if v.verdict == REGRESSION and v.confirmed is None]
+
+    def failed(self, strict: bool) -> list[Verdict]:
+        """Verdicts that make the run fail."""
+        bad = {REGRESSION} | (STRICT_FAILURES if strict else set())
+        return [v for v in self.verdicts if v.verdict in bad]
+
+
+def compare_runs(
+    baseline: dict[str, Any] | None, current: dict[str, Any], settings: GateSettings
+) -> Comparison:
+    """Verdict per case of `current`; with no baseline every case is `no-baseline`."""
+    changes = {}
+    base_rows: dict[str, CaseRow] = {}
+    if baseline is not None:
+        changes = fingerprint_differences(
+            baseline["twinbench"]["fingerprint"], current["twinbench"]["fingerprint"]
+        )
+        base_rows = {row.case.id: row for row in case_rows(baseline)}
+    verdicts = []
+    for row in case_rows(current):
+        base = base_rows.get(row.case.id)
+        if changes and row.status not in (OOM, ERROR):
+            fields = ", ".join(sorted(changes))
+            verdicts.append(
+                Verdict(row.case.id, INCOMPARABLE, note=f"fingerprint differs: {fields}")
+            )
+        else:
+            verdicts.append(judge_case(base, row, settings))
+    return Comparison(verdicts=verdicts, fingerprint_changes=changes)
+
+
+def judge_case(base: CaseRow | None, current: CaseRow, settings: GateSettings) -> Verdict:
+    """Verdict for one case from its baseline row (None if absent) and current row."""
+    case_id = current.case.id
+    if current.status in (OOM, ERROR):
+        return Verdict(case_id, current.status, note=current.reason or "")
+    if current.median_s is None:  # skipped here
+        if base is not None and base.median_s is not None:
+            return Verdict(case_id, MISSING, note=current.reason or "not measured")
+        return Verdict(case_id, NO_BASELINE, note=current.reason or "not measured")
+    if base is None or base.median_s is None:
+        return Verdict(case_id, NO_BASELINE, current_median_s=current.median_s)
+    return judge_samples(case_id, base.process_samples, current.process_samples, settings)
+
+
+def judge_samples(
+    case_id: str,
+    baseline: tuple[tuple[float, ...], ...],
+    current: tuple[tuple[float, ...], ...],
+    settings: GateSettings,
+) -> Verdict:
+    """ok / faster / regression from per-process samples of both sides."""
+    estimate = compare_processes(baseline, current, confidence=1 - 2 * settings.alpha)
+    threshold = settings.threshold_for(case_id)
+    verdict, p_value = OK, estimate.p_slower
+    if estimate.ratio >= threshold and estimate.p_slower < settings.alpha:
+        verdict = REGRESSION
+    elif estimate.ratio <= 1 / threshold and estimate.p_faster < settings.alpha:
+        verdict, p_value = FASTER, estimate.p_faster
+    return Verdict(
+        case_id,
+        verdict,
+        baseline_median_s=_median(baseline),
+        current_median_s=_median(current),
+        ratio=estimate.ratio,
+        p_value=p_value,
+        interval=(estimate.low, estimate.high) if math.isfinite(estimate.low) else None,
+        detectable=estimate.minimum_detectable(settings.alpha, threshold),
+    )
+
+
+def confirm(verdict: Verdict, recheck: Verdict) -> Verdict:
+    """A suspect stays a regression only if the re-measurement is one too."""
+    agreed = recheck.verdict == REGRESSION
+    note = f"re-measured: {recheck.ratio:.2f}x" if recheck.ratio is not None else recheck.note
+    if agreed:
+        return replace(verdict, confirmed=True, note=note)
+    return replace(verdict, verdict=OK, confirmed=False, note=f"not confirmed, {note}")
+
+
+def _median(processes: tuple[tuple[float, ...], ...]) -> float:
+    return pooled_median(processes)
