@@ -101,6 +101,8 @@ def compare_runs(
     verdicts = []
     for row in case_rows(current):
         base = base_rows.get(row.case.id)
+        if row.median_s is None and row.status not in (OOM, ERROR) and base is None:
+            continue  # skipped here and never measured on this machine: nothing to judge
         if changes and row.status not in (OOM, ERROR):
             fields = ", ".join(sorted(changes))
             verdicts.append(

@@ -83,7 +83,12 @@ def _recheck(
 
 def verdict_lines(outcome: GateOutcome) -> list[str]:
     """Verdict table, then one actionable line per confirmed regression."""
-    source = f"baseline {outcome.baseline}" if outcome.baseline else "no baseline for this machine"
+    if outcome.baseline is None:
+        return [
+            "Regression gate: no baseline for this machine fingerprint yet"
+            " (`pytest benches --save-baseline` records one)"
+        ]
+    source = f"baseline {outcome.baseline}"
     rows = [
         (
             v.case_id,

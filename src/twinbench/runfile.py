@@ -72,14 +72,15 @@ def benchmark_entry(run: CaseRun, nodeid: str) -> dict[str, Any]:
             "ran_on": processes[0].ran_on,
             "first_call_s": first_calls[len(first_calls) // 2] if first_calls else None,
             "memory": _largest(p.memory for p in processes),
-            "processes": [_process_entry(p) for p in processes],
+            "processes": [process_entry(p) for p in processes],
         },
         "options": {"timer": "perf_counter", "processes": len(processes)},
         "stats": {**stats.as_dict(), "data": samples, "iterations": measurements[0].loops},
     }
 
 
-def _process_entry(result: CaseResult) -> dict[str, Any]:
+def process_entry(result: CaseResult) -> dict[str, Any]:
+    """One worker process's measurement of a case, as stored in the run file."""
     measurement = result.measurement
     assert measurement is not None
     return {
