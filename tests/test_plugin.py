@@ -152,3 +152,37 @@ def test_require_gpu_turns_cuda_skips_into_failures(tmp_path):
     )
     assert done.returncode == 1
     assert "--require-gpu: PyTorch sees no CUDA device" in done.stdout
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+TORCH_ONLY = ("--models=mlp", "--frameworks=torch", "--devices=cpu", "--modes=infer")
+
+
+def test_gate_life_cycle_with_empty_saved_and_broken_baselines(tmp_path):
+    results = f"--results-dir={tmp_path}"
+    common = (*TORCH_ONLY, "--profile=smoke", "--processes=2", results)
+
+    empty = pytest_benches(*common)
+    assert empty.returncode == 0, empty.stdout[-2000:]
+    assert "no baseline for this machine" in empty.stdout
+    assert pytest_benches(*common, "--strict-gate").returncode == 1  # no-baseline fails strictly
+
+    saved = pytest_benches(*common, "--save-baseline")
+    assert saved.returncode == 0 and "baseline saved (replace)" in saved.stdout
+    (baseline,) = tmp_path.glob("baselines/*.json")
+    assert len(read_run(baseline)["twinbench"]["pooled_runs"]) == 1
+    assert pytest_benches(*common, "--save-baseline=extend").returncode == 0
+    assert len(read_run(baseline)["twinbench"]["pooled_runs"]) == 2
+
+    compared = pytest_benches(*common, "--no-compare")
+    assert "Regression gate" not in compared.stdout
+
+    baseline.write_text(baseline.read_text()[:200])  # truncated
+    before = snapshot(tmp_path)
+    broken = pytest_benches(*common)
+    assert broken.returncode == 1
+    assert str(baseline) in broken.stdout and "not valid JSON" in broken.stdout
+    assert snapshot(tmp_path) == before  # nothing under results/ changed
