@@ -85,3 +85,18 @@ def test_confirmation_keeps_only_agreeing_regressions():
     refuted = confirm(suspect, judge_samples("mlp-torch-cpu-infer-b1", base, base, SETTINGS))
     assert (refuted.verdict, refuted.confirmed) == ("ok", False)
     assert "not confirmed" in refuted.note
+
+
+def test_normalising_by_the_probe_divides_out_a_slower_machine():
+    slow_machine = run_with({case: step * 1.5 for case, step in CASES.items()})
+    baseline = run_with(CASES)
+    baseline["twinbench"]["probe"] = {"start_s": 0.010, "end_s": 0.010}
+    slow_machine["twinbench"]["probe"] = {"start_s": 0.015, "end_s": 0.015}
+    raw = compare_runs(baseline, slow_machine, SETTINGS)
+    assert raw.drift is not None and abs(raw.drift - 1.5) < 1e-9
+    assert {v.verdict for v in raw.verdicts} == {"regression"}
+    normalised = compare_runs(baseline, slow_machine, GateSettings(normalise=True))
+    assert {v.verdict for v in normalised.verdicts} == {"ok"}
+    v = normalised.verdicts[0]
+    assert v.raw_ratio is not None and v.ratio is not None
+    assert abs(v.raw_ratio - 1.5) < 0.02 and abs(v.ratio - 1.0) < 0.02

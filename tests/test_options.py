@@ -48,6 +48,7 @@ def test_profile_supplies_batch_sizes_unless_given(tmp_path: Path):
         "save_baseline": None,
         "no_compare": False,
         "strict_gate": False,
+        "normalise_by_probe": False,
         "regression_threshold": 1.1,
         "case_threshold": [("*-b1", 1.3)],
     }

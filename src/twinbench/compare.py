@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from twinbench.metadata import fingerprint_differences
+from twinbench.probe import probe_seconds
 from twinbench.runfile import CaseRow, case_rows
 from twinbench.stats import compare_processes, pooled_median
 
@@ -37,8 +38,10 @@ class GateSettings:
     threshold: float = 1.10
     # Per-case thresholds by glob on the case id, e.g. {"*-b1": 1.25}; the first match wins.
     case_thresholds: tuple[tuple[str, float], ...] = ()
-    # One-sided significance level of the bootstrap test.
+    # One-sided significance level of the test.
     alpha: float = 0.01
+    # Divide current times by the machine-speed drift (probe now / probe in the baseline).
+    normalise: bool = False
 
     def threshold_for(self, case_id: str) -> float:
         """The threshold that applies to `case_id`."""
@@ -61,6 +64,8 @@ class Verdict:
     interval: tuple[float, float] | None = None
     # Smallest slowdown this comparison would catch at the measured noise (80% power).
     detectable: float | None = None
+    # Ratio before dividing by the machine-speed drift (equal to ratio when not normalised).
+    raw_ratio: float | None = None
     # None: not a suspect; True/False: the re-measurement agreed / did not.
     confirmed: bool | None = None
     note: str = ""
@@ -76,6 +81,8 @@ class Comparison:
 
     verdicts: list[Verdict] = field(default_factory=list)
     fingerprint_changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    # Machine-speed probe of the current run over the baseline's (>1: machine slower now).
+    drift: float | None = None
 
     def suspects(self) -> list[Verdict]:
         """Regressions not yet confirmed by a re-measurement."""
@@ -93,11 +100,14 @@ def compare_runs(
     """Verdict per case of `current`; with no baseline every case is `no-baseline`."""
     changes = {}
     base_rows: dict[str, CaseRow] = {}
+    drift = None
     if baseline is not None:
         changes = fingerprint_differences(
             baseline["twinbench"]["fingerprint"], current["twinbench"]["fingerprint"]
         )
         base_rows = {row.case.id: row for row in case_rows(baseline)}
+        drift = machine_drift(baseline, current)
+    scale = drift if settings.normalise and drift else 1.0
     verdicts = []
     for row in case_rows(current):
         base = base_rows.get(row.case.id)
@@ -109,11 +119,19 @@ def compare_runs(
                 Verdict(row.case.id, INCOMPARABLE, note=f"fingerprint differs: {fields}")
             )
         else:
-            verdicts.append(judge_case(base, row, settings))
-    return Comparison(verdicts=verdicts, fingerprint_changes=changes)
+            verdicts.append(judge_case(base, row, settings, scale))
+    return Comparison(verdicts=verdicts, fingerprint_changes=changes, drift=drift)
 
 
-def judge_case(base: CaseRow | None, current: CaseRow, settings: GateSettings) -> Verdict:
+def machine_drift(baseline: dict[str, Any], current: dict[str, Any]) -> float | None:
+    """How much slower the machine-speed probe ran now than in the baseline."""
+    before, now = probe_seconds(baseline), probe_seconds(current)
+    return now / before if before and now else None
+
+
+def judge_case(
+    base: CaseRow | None, current: CaseRow, settings: GateSettings, scale: float = 1.0
+) -> Verdict:
     """Verdict for one case from its baseline row (None if absent) and current row."""
     case_id = current.case.id
     if current.status in (OOM, ERROR):
@@ -124,7 +142,7 @@ def judge_case(base: CaseRow | None, current: CaseRow, settings: GateSettings) -
         return Verdict(case_id, NO_BASELINE, note=current.reason or "not measured")
     if base is None or base.median_s is None:
         return Verdict(case_id, NO_BASELINE, current_median_s=current.median_s)
-    return judge_samples(case_id, base.process_samples, current.process_samples, settings)
+    return judge_samples(case_id, base.process_samples, current.process_samples, settings, scale)
 
 
 def judge_samples(
@@ -132,8 +150,13 @@ def judge_samples(
     baseline: tuple[tuple[float, ...], ...],
     current: tuple[tuple[float, ...], ...],
     settings: GateSettings,
+    scale: float = 1.0,
 ) -> Verdict:
-    """ok / faster / regression from per-process samples of both sides."""
+    """ok / faster / regression from per-process samples; current times are divided by scale."""
+    raw_ratio = pooled_median(current) / pooled_median(baseline)
+    current_median_s = pooled_median(current)
+    if scale != 1.0:
+        current = tuple(tuple(s / scale for s in process) for process in current)
     estimate = compare_processes(baseline, current, confidence=1 - 2 * settings.alpha)
     threshold = settings.threshold_for(case_id)
     verdict, p_value = OK, estimate.p_slower
@@ -145,8 +168,9 @@ def judge_samples(
         case_id,
         verdict,
         baseline_median_s=_median(baseline),
-        current_median_s=_median(current),
+        current_median_s=current_median_s,
         ratio=estimate.ratio,
+        raw_ratio=raw_ratio,
         p_value=p_value,
         interval=(estimate.low, estimate.high) if math.isfinite(estimate.low) else None,
         detectable=estimate.minimum_detectable(settings.alpha, threshold),

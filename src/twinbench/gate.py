@@ -61,7 +61,13 @@ def run_gate(
     path = baseline_path(results_dir, fingerprint_id) if baseline is not None else None
     run["twinbench"]["comparison"] = {
         "baseline": str(path) if path else None,
-        "settings": {"threshold": settings.threshold, "alpha": settings.alpha},
+        "settings": {
+            "threshold": settings.threshold,
+            "case_thresholds": [list(pair) for pair in settings.case_thresholds],
+            "alpha": settings.alpha,
+            "normalise": settings.normalise,
+        },
+        "drift": comparison.drift,
         "fingerprint_changes": {k: list(v) for k, v in comparison.fingerprint_changes.items()},
         "verdicts": [v.as_dict() for v in comparison.verdicts],
     }
@@ -89,13 +95,16 @@ def verdict_lines(outcome: GateOutcome) -> list[str]:
             " (`pytest benches --save-baseline` records one)"
         ]
     source = f"baseline {outcome.baseline}"
+    drift = outcome.comparison.drift
+    if drift is not None:
+        source += f"; machine-speed probe {drift:.2f}x the baseline's"
     rows = [
         (
             v.case_id,
             v.verdict,
             format_seconds(v.baseline_median_s),
             format_seconds(v.current_median_s),
-            f"{v.ratio:.2f}x" if v.ratio else "-",
+            _ratio_cell(v),
             f"{v.detectable - 1:.0%}" if v.detectable else "-",
             v.note,
         )
@@ -105,6 +114,14 @@ def verdict_lines(outcome: GateOutcome) -> list[str]:
     lines = [f"Regression gate ({source})", "", format_table(headers, rows)]
     lines += [regression_line(v) for v in outcome.comparison.verdicts if v.verdict == REGRESSION]
     return lines
+
+
+def _ratio_cell(v: Verdict) -> str:
+    if v.ratio is None:
+        return "-"
+    if v.raw_ratio is not None and abs(v.raw_ratio - v.ratio) > 0.005:
+        return f"{v.ratio:.2f}x (raw {v.raw_ratio:.2f}x)"
+    return f"{v.ratio:.2f}x"
 
 
 def regression_line(v: Verdict) -> str:

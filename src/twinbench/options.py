@@ -203,6 +203,13 @@ def add_gate_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         metavar="PATTERN=RATIO",
         help="threshold for the cases matching a glob, e.g. '*-b1=1.25'; repeatable, first wins",
     )
+    addoption(
+        f"--{prefix}normalise-by-probe",
+        action="store_true",
+        default=False,
+        help="divide current times by the machine-speed drift (probe now / probe in the "
+        "baseline) before judging; raw and normalised ratios are both reported",
+    )
     # Not `--strict`: pytest owns that flag (it turns on its own strict mode).
     addoption(
         f"--{prefix}strict-gate",
@@ -255,5 +262,6 @@ def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
         gate=GateSettings(
             threshold=get("regression_threshold"),
             case_thresholds=tuple(get("case_threshold") or ()),
+            normalise=bool(get("normalise_by_probe")),
         ),
     )

@@ -21,6 +21,7 @@ def build_run(
     metadata: dict[str, Any],
     settings: dict[str, Any],
     test_names: dict[str, str],
+    probe: dict[str, float | None] | None = None,
 ) -> dict[str, Any]:
     """The whole run file; `test_names` maps a case id to its pytest node id."""
     fp = fingerprint(metadata)
@@ -42,6 +43,7 @@ def build_run(
             "fingerprint": fp,
             "fingerprint_id": fingerprint_id(fp),
             "unmeasured": [describe(r) for r in runs if r.status != OK],
+            "probe": probe or {},
         },
     }
 

@@ -13,6 +13,7 @@ from twinbench.cases import Case
 from twinbench.execution import OK, SKIPPED, CaseResult, CaseRun, merge
 from twinbench.gate import GateOutcome, run_gate, verdict_lines
 from twinbench.options import BenchOptions
+from twinbench.probe import measure_probe
 from twinbench.report import run_summary
 from twinbench.runfile import build_run
 from twinbench.storage import RunFileError, write_run
@@ -30,6 +31,8 @@ class BenchSession:
         self.test_names: dict[str, str] = {}
         self.started = datetime.now(UTC).isoformat()
         self.loop_overhead_s: float | None = None
+        # Machine-speed probe at the start and the end of the run (seconds).
+        self.probe: dict[str, float | None] = {"start_s": None, "end_s": None}
         self.run: dict[str, Any] | None = None
         self.run_path: Path | None = None
         self.gate: GateOutcome | None = None
@@ -41,6 +44,7 @@ class BenchSession:
         self.test_names[case.id] = nodeid
         if self.loop_overhead_s is None:
             self.loop_overhead_s = loop_overhead_per_step()
+            self.probe["start_s"] = measure_probe()
         run = merge(case, self.pool.measure(case, self.options.profile.timing))
         self.runs.append(run)
         if run.status == SKIPPED:
@@ -77,10 +81,11 @@ class BenchSession:
         self.pool.close()
         if not self.runs:
             return False
+        self.probe["end_s"] = measure_probe()
         from twinbench.metadata import collect_metadata  # imports both frameworks: only now
 
         metadata = collect_metadata(self.options.threads)
-        self.run = build_run(self.runs, metadata, self.settings(), self.test_names)
+        self.run = build_run(self.runs, metadata, self.settings(), self.test_names, self.probe)
         results_dir = self.options.results_dir
         if self.options.compare:
             try:
