@@ -6,7 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from twinbench.baselines import baseline_path, load_baseline
+from twinbench.compare import GateSettings, compare_runs
+from twinbench.gate import GateOutcome, apply_confirmations, verdict_lines
+from twinbench.options import add_gate_options
 from twinbench.report import run_summary
 from twinbench.storage import RunFileError, read_run
 
@@ -33,6 +38,32 @@ def cmd_show(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """The regression gate outside pytest: exit 1 on a regression (or, strictly, worse)."""
+    baseline: dict[str, Any] | None
+    try:
+        run = read_run(args.run)
+        if args.baseline is not None:
+            baseline, source = read_run(args.baseline), args.baseline
+        else:
+            fingerprint_id = run["twinbench"]["fingerprint_id"]
+            baseline = load_baseline(args.results_dir, fingerprint_id)
+            source = baseline_path(args.results_dir, fingerprint_id) if baseline else None
+    except RunFileError as error:
+        print(f"twinbench: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    settings = GateSettings(
+        threshold=args.regression_threshold,
+        case_thresholds=tuple(args.case_threshold),
+        normalise=args.normalise_by_probe,
+    )
+    comparison = compare_runs(baseline, run, settings)
+    if baseline is not None:
+        apply_confirmations(baseline, run, comparison, settings)
+    print("\n".join(verdict_lines(GateOutcome(comparison, source))))
+    return EXIT_FAILED if comparison.failed(args.strict_gate) else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all subcommands."""
     parser = argparse.ArgumentParser(
@@ -49,6 +80,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     show.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run file (JSON)")
     show.set_defaults(handler=cmd_show)
+
+    check = commands.add_parser(
+        "check",
+        help="compare a run file with a baseline, with the same verdicts and exit codes as pytest",
+        description="Judge RUN against BASELINE (default: the baseline of RUN's machine "
+        "fingerprint under --results-dir). Suspects that pytest re-measured are confirmed from "
+        "the re-measurement stored in RUN; others stay unconfirmed regressions. Exit status: 0 "
+        "ok, 1 regression (with --strict-gate also incomparable, no-baseline, missing, oom, "
+        "error), 2 unreadable file.",
+    )
+    check.add_argument("run", type=Path, metavar="RUN", help="run file to judge")
+    check.add_argument("--baseline", type=Path, metavar="FILE", help="baseline or run file")
+    check.add_argument(
+        "--results-dir",
+        type=Path,
+        default=Path("results"),
+        metavar="DIR",
+        help="where baselines/ lives (default: results)",
+    )
+    add_gate_options(check.add_argument)
+    check.set_defaults(handler=cmd_check)
     return parser
 
 

@@ -83,6 +83,8 @@ class Comparison:
     fingerprint_changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     # Machine-speed probe of the current run over the baseline's (>1: machine slower now).
     drift: float | None = None
+    # What current times were divided by (the drift when normalising, else 1).
+    scale: float = 1.0
 
     def suspects(self) -> list[Verdict]:
         """Regressions not yet confirmed by a re-measurement."""
@@ -120,7 +122,7 @@ def compare_runs(
             )
         else:
             verdicts.append(judge_case(base, row, settings, scale))
-    return Comparison(verdicts=verdicts, fingerprint_changes=changes, drift=drift)
+    return Comparison(verdicts=verdicts, fingerprint_changes=changes, drift=drift, scale=scale)
 
 
 def machine_drift(baseline: dict[str, Any], current: dict[str, Any]) -> float | None:
@@ -153,7 +155,6 @@ def judge_samples(
     scale: float = 1.0,
 ) -> Verdict:
     """ok / faster / regression from per-process samples; current times are divided by scale."""
-    raw_ratio = pooled_median(current) / pooled_median(baseline)
     current_median_s = pooled_median(current)
     if scale != 1.0:
         current = tuple(tuple(s / scale for s in process) for process in current)
@@ -170,7 +171,7 @@ def judge_samples(
         baseline_median_s=_median(baseline),
         current_median_s=current_median_s,
         ratio=estimate.ratio,
-        raw_ratio=raw_ratio,
+        raw_ratio=estimate.ratio * scale,
         p_value=p_value,
         interval=(estimate.low, estimate.high) if math.isfinite(estimate.low) else None,
         detectable=estimate.minimum_detectable(settings.alpha, threshold),

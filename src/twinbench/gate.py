@@ -45,22 +45,46 @@ def run_gate(
     fingerprint_id = run["twinbench"]["fingerprint_id"]
     baseline = load_baseline(results_dir, fingerprint_id)
     comparison = compare_runs(baseline, run, settings)
+    path = None
     if baseline is not None:
-        base_rows = {row.case.id: row for row in case_rows(baseline)}
+        path = baseline_path(results_dir, fingerprint_id)
         benches = {bench["param"]: bench for bench in run["benchmarks"]}
-        for index, suspect in enumerate(comparison.verdicts):
-            if suspect.verdict != REGRESSION:
-                continue
+        for suspect in comparison.suspects():
             processes = [p for p in remeasure(suspect.case_id) if p.measurement is not None]
             extra = benches[suspect.case_id]["extra_info"]
             extra["confirmation"] = [process_entry(p) for p in processes]
-            recheck = _recheck(
-                base_rows[suspect.case_id].process_samples, suspect, processes, settings
-            )
-            comparison.verdicts[index] = confirm(suspect, recheck)
-    path = baseline_path(results_dir, fingerprint_id) if baseline is not None else None
+        apply_confirmations(baseline, run, comparison, settings)
+    record_comparison(run, comparison, path, settings)
+    return GateOutcome(comparison, path)
+
+
+def apply_confirmations(
+    baseline: dict[str, Any], run: dict[str, Any], comparison: Comparison, settings: GateSettings
+) -> None:
+    """Judge each suspect again on the re-measurement stored in the run, if there is one."""
+    base_rows = {row.case.id: row for row in case_rows(baseline)}
+    benches = {bench["param"]: bench for bench in run["benchmarks"]}
+    for index, suspect in enumerate(comparison.verdicts):
+        if suspect.verdict != REGRESSION or suspect.confirmed is not None:
+            continue
+        stored = benches[suspect.case_id]["extra_info"].get("confirmation")
+        if stored is None:
+            continue  # never re-measured (e.g. gated with --no-compare, checked later)
+        samples = tuple(tuple(p["samples"]) for p in stored if p.get("samples"))
+        if samples:
+            base = base_rows[suspect.case_id].process_samples
+            recheck = judge_samples(suspect.case_id, base, samples, settings, comparison.scale)
+        else:
+            recheck = Verdict(suspect.case_id, ERROR, note="re-measurement produced no samples")
+        comparison.verdicts[index] = confirm(suspect, recheck)
+
+
+def record_comparison(
+    run: dict[str, Any], comparison: Comparison, baseline: Path | None, settings: GateSettings
+) -> None:
+    """Store the verdicts and the gate's settings in the run."""
     run["twinbench"]["comparison"] = {
-        "baseline": str(path) if path else None,
+        "baseline": str(baseline) if baseline else None,
         "settings": {
             "threshold": settings.threshold,
             "case_thresholds": [list(pair) for pair in settings.case_thresholds],
@@ -71,20 +95,6 @@ def run_gate(
         "fingerprint_changes": {k: list(v) for k, v in comparison.fingerprint_changes.items()},
         "verdicts": [v.as_dict() for v in comparison.verdicts],
     }
-    return GateOutcome(comparison, path)
-
-
-def _recheck(
-    baseline: tuple[tuple[float, ...], ...],
-    suspect: Verdict,
-    processes: list[CaseResult],
-    settings: GateSettings,
-) -> Verdict:
-    """The verdict of the re-measurement alone against the same baseline."""
-    samples = tuple(tuple(p.measurement.samples) for p in processes if p.measurement)
-    if not samples:
-        return Verdict(suspect.case_id, ERROR, note="re-measurement produced no samples")
-    return judge_samples(suspect.case_id, baseline, samples, settings)
 
 
 def verdict_lines(outcome: GateOutcome) -> list[str]:
@@ -105,7 +115,7 @@ def verdict_lines(outcome: GateOutcome) -> list[str]:
             format_seconds(v.baseline_median_s),
             format_seconds(v.current_median_s),
             _ratio_cell(v),
-            f"{v.detectable - 1:.0%}" if v.detectable else "-",
+            _detectable_cell(v.detectable),
             v.note,
         )
         for v in outcome.comparison.verdicts
@@ -114,6 +124,13 @@ def verdict_lines(outcome: GateOutcome) -> list[str]:
     lines = [f"Regression gate ({source})", "", format_table(headers, rows)]
     lines += [regression_line(v) for v in outcome.comparison.verdicts if v.verdict == REGRESSION]
     return lines
+
+
+def _detectable_cell(detectable: float | None) -> str:
+    """Smallest detectable slowdown as a percentage; "-" when too few processes to say."""
+    if detectable is None:
+        return "-"
+    return f"{detectable - 1:.0%}" if detectable < 10 else ">10x"
 
 
 def _ratio_cell(v: Verdict) -> str:

@@ -1,0 +1,56 @@
+"""The `twinbench` console script: show and check, with their exit statuses."""
+
+from __future__ import annotations
+
+import json
+
+from fixtures.runs import run_with, sample_run
+
+from twinbench.baselines import save_baseline
+from twinbench.cli import main
+from twinbench.storage import write_run
+
+CASES = {"mlp-torch-cpu-infer-b1": 1e-4, "mlp-keras-cpu-infer-b1": 3e-4}
+
+
+def test_show_prints_tables_and_names_a_broken_file(tmp_path, capsys):
+    path = write_run(tmp_path, sample_run())
+    assert main(["show", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Keras vs PyTorch" in out and "2.00x" in out  # keras 2 ms against torch 1 ms
+    broken = tmp_path / "broken.json"
+    broken.write_text(path.read_text()[:100])
+    assert main(["show", str(broken)]) == 1
+    assert str(broken) in capsys.readouterr().err
+
+
+def test_check_exit_statuses(tmp_path, capsys):
+    results = tmp_path / "results"
+    baseline = run_with(CASES)
+    save_baseline(results, baseline, "first.json")
+    same = write_run(tmp_path / "h", run_with(CASES))
+    slow = write_run(tmp_path / "h", run_with({k: v * 2 for k, v in CASES.items()}))
+    assert main(["check", str(same), "--results-dir", str(results)]) == 0
+    assert main(["check", str(slow), "--results-dir", str(results)]) == 1
+    assert "REGRESSION mlp-torch-cpu-infer-b1" in capsys.readouterr().out
+    # a looser threshold for these cases lets the same run pass
+    loose = ["--case-threshold", "mlp-*=2.5"]
+    assert main(["check", str(slow), "--results-dir", str(results), *loose]) == 0
+
+
+def test_check_without_baseline_passes_unless_strict(tmp_path):
+    run = write_run(tmp_path, run_with(CASES))
+    empty = str(tmp_path / "nothing")
+    assert main(["check", str(run), "--results-dir", empty]) == 0
+    assert main(["check", str(run), "--results-dir", empty, "--strict-gate"]) == 1
+
+
+def test_check_with_an_unreadable_baseline_is_a_usage_error(tmp_path, capsys):
+    run = write_run(tmp_path, run_with(CASES))
+    bad = tmp_path / "bad.json"
+    data = run_with(CASES)
+    data["twinbench"]["schema_version"] = 2
+    bad.write_text(json.dumps(data))
+    assert main(["check", str(run), "--baseline", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "twinbench.schema_version" in err
