@@ -9,11 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from twinbench.baselines import baseline_path, load_baseline
+from twinbench.calibrate import calibrate_case
+from twinbench.cases import Case, build_matrix
 from twinbench.compare import GateSettings, compare_runs
+from twinbench.execution import CaseResult
 from twinbench.gate import GateOutcome, apply_confirmations, verdict_lines
-from twinbench.options import add_gate_options
-from twinbench.report import run_summary
+from twinbench.options import add_bench_options, add_gate_options, resolve_options
+from twinbench.report import calibration_table, run_summary
 from twinbench.storage import RunFileError, read_run
+from twinbench.workers import WorkerPool
 
 # Exit statuses shared by every subcommand.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -64,6 +68,31 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_FAILED if comparison.failed(args.strict_gate) else EXIT_OK
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Repeated A/A measurements: false-alarm rate and detectable effect per case."""
+    options = resolve_options(lambda name: getattr(args, name, None), Path.cwd())
+    rows = []
+    for case in build_matrix(options.selection):
+
+        def measure_fresh(case: Case) -> list[CaseResult]:
+            pool = WorkerPool(options.processes, options.threads)
+            try:
+                return pool.measure(case, options.profile.timing)
+            finally:
+                pool.close()
+
+        row = calibrate_case(
+            case,
+            args.repetitions,
+            measure_fresh,
+            options.gate,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+        rows.append(row)
+    print(calibration_table(rows))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all subcommands."""
     parser = argparse.ArgumentParser(
@@ -101,6 +130,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_gate_options(check.add_argument)
     check.set_defaults(handler=cmd_check)
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="measure unchanged cases repeatedly: the gate's false-alarm rate on this machine",
+        description="Measure each selected case --repetitions times, each time in fresh worker "
+        "processes, judge every ordered pair of repetitions as the gate would (before "
+        "confirmation), and print per case the false-alarm rate, the median smallest "
+        "detectable slowdown and the worst ratio seen between unchanged repetitions. Takes "
+        "options of `pytest benches` to select cases and gate settings to judge them.",
+    )
+    calibrate.add_argument(
+        "--repetitions", type=int, default=4, metavar="N", help="measurements per case (default 4)"
+    )
+    add_bench_options(calibrate.add_argument)
+    add_gate_options(calibrate.add_argument)
+    calibrate.set_defaults(handler=cmd_calibrate)
     return parser
 
 

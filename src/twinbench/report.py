@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from twinbench.calibrate import CalibrationRow
 from twinbench.runfile import CaseRow, case_rows
 
 
@@ -132,3 +133,19 @@ def overhead_line(run: dict[str, Any], rows: Sequence[CaseRow]) -> str:
         f"harness overhead per step: {format_seconds(overhead)}"
         f" ({overhead / fastest:.3%} of the fastest median, {format_seconds(fastest)})"
     )
+
+
+def calibration_table(rows: Sequence[CalibrationRow]) -> str:
+    """Per case: repetitions, false alarms among ordered pairs, detectable slowdown."""
+    headers = ("case", "repetitions", "false alarms", "detects >=", "worst A/A ratio")
+    body = [
+        (
+            row.case_id,
+            str(row.repetitions),
+            f"{row.false_alarms}/{row.pairs} ({row.false_alarm_rate:.0%})" if row.pairs else "-",
+            f"{row.detectable - 1:.0%}" if row.detectable else "-",
+            f"{row.worst_ratio:.2f}x" if row.pairs else "-",
+        )
+        for row in rows
+    ]
+    return format_table(headers, body)

@@ -13,32 +13,26 @@ moving_variance. running_mean and moving_mean agree.
 from __future__ import annotations
 
 import os
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # before the first `import keras`
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
+import keras
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
 
-from twinbench.zoo.spec import ModelSpec, copy_tensor  # noqa: E402
+from twinbench.zoo.spec import ModelSpec
+from twinbench.zoo.transfer import (
+    CONV_KERNEL,
+    DENSE_KERNEL,
+    WeightPair,
+    load_weights,
+    weights_as_torch,
+)
 
 DTYPES: tuple[str, ...] = ("float32", "float64")
-
-# Axis permutations PyTorch layout -> Keras layout; None keeps the tensor as it is.
-CONV_KERNEL = (2, 3, 1, 0)  # nn.Conv2d (out, in, kh, kw) -> keras.layers.Conv2D (kh, kw, in, out)
-DENSE_KERNEL = (1, 0)  # nn.Linear (out, in) -> keras.layers.Dense (in, out)
-
-# (PyTorch state_dict name, Keras variable, permutation or None) for one tensor of the model.
-WeightPair = tuple[str, keras.Variable, "tuple[int, ...] | None"]
-
-# Buffers with no Keras counterpart. num_batches_tracked only matters when momentum is None
-# (cumulative average); with a fixed momentum it never touches the numbers.
-NOT_TRANSFERRED = frozenset({"bn1.num_batches_tracked", "bn2.num_batches_tracked"})
 
 
 @dataclass(frozen=True)
@@ -95,8 +89,8 @@ def _randomise_batchnorm(bn: nn.BatchNorm2d) -> None:
     with torch.no_grad():
         bn.weight.uniform_(0.5, 1.5)
         bn.bias.normal_(0.0, 0.2)
-        bn.running_mean.normal_(0.0, 0.2)
-        bn.running_var.uniform_(0.5, 1.5)  # a variance: positive
+        bn.get_buffer("running_mean").normal_(0.0, 0.2)
+        bn.get_buffer("running_var").uniform_(0.5, 1.5)  # a variance: positive
 
 
 def build_keras(dtype: str = "float32", config: CNNConfig = CONFIG) -> keras.Model:
@@ -152,18 +146,6 @@ def weight_map(keras_model: keras.Model) -> list[WeightPair]:
     ]
 
 
-def load_weights(
-    torch_model: nn.Module, keras_model: keras.Model, pairs: list[WeightPair]
-) -> None:
-    """Copy each pair's PyTorch tensor into its Keras variable, after checking full coverage."""
-    state = torch_model.state_dict()
-    _check_coverage(state.keys(), keras_model, pairs)
-    with torch.no_grad():
-        for name, variable, perm in pairs:
-            value = state[name].cpu().numpy()
-            copy_tensor(variable, value if perm is None else value.transpose(perm), name)
-
-
 def transfer(torch_model: nn.Module, keras_model: keras.Model) -> None:
     """Make `keras_model` compute what `torch_model` computes (PyTorch is the source)."""
     load_weights(torch_model, keras_model, weight_map(keras_model))
@@ -171,36 +153,12 @@ def transfer(torch_model: nn.Module, keras_model: keras.Model) -> None:
 
 def keras_weights_as_torch(keras_model: keras.Model) -> dict[str, np.ndarray]:
     """The Keras weights under PyTorch names and layouts: the inverse of `transfer`."""
-    return {
-        name: np.asarray(variable) if perm is None else np.asarray(variable).transpose(
-            np.argsort(perm)
-        )
-        for name, variable, perm in weight_map(keras_model)
-    }
+    return weights_as_torch(weight_map(keras_model))
 
 
 def to_keras_layout(x: np.ndarray) -> np.ndarray:
     """NCHW image batch -> NHWC."""
     return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-
-
-def _check_coverage(
-    torch_names: Iterable[str], keras_model: keras.Model, pairs: list[WeightPair]
-) -> None:
-    """Raise unless every PyTorch tensor (bar NOT_TRANSFERRED) and Keras weight is used once."""
-    wanted = set(torch_names) - NOT_TRANSFERRED
-    sources = Counter(name for name, _, _ in pairs)
-    targets = Counter(variable.path for _, variable, _ in pairs)
-    problems = {
-        "PyTorch tensors not transferred": sorted(wanted - set(sources)),
-        "unknown PyTorch tensors": sorted(set(sources) - wanted),
-        "PyTorch tensors used twice": sorted(n for n, count in sources.items() if count > 1),
-        "Keras weights not assigned": sorted({w.path for w in keras_model.weights} - set(targets)),
-        "Keras weights assigned twice": sorted(p for p, count in targets.items() if count > 1),
-    }
-    found = {what: names for what, names in problems.items() if names}
-    if found:
-        raise ValueError(f"incomplete weight map for {keras_model.name}: {found}")
 
 
 SPEC = ModelSpec(

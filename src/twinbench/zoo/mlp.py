@@ -7,23 +7,19 @@ PyTorch tensor name such as "fc1.weight" says which Keras layer holds its counte
 from __future__ import annotations
 
 import os
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # before the first `import keras`
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
+import keras
+import numpy as np
+import torch
+from torch import nn
 
-from twinbench.zoo.spec import ModelSpec, copy_tensor  # noqa: E402
+from twinbench.zoo.spec import ModelSpec
+from twinbench.zoo.transfer import DENSE_KERNEL, WeightPair, load_weights, weights_as_torch
 
 DTYPES: tuple[str, ...] = ("float32", "float64")
-
-# (PyTorch state_dict name, Keras variable, transpose?) for one tensor of the model.
-WeightPair = tuple[str, keras.Variable, bool]
 
 
 @dataclass(frozen=True)
@@ -80,27 +76,14 @@ def build_keras(dtype: str = "float32", config: MLPConfig = CONFIG) -> keras.Mod
 def weight_map(keras_model: keras.Model) -> list[WeightPair]:
     """Every PyTorch tensor of the model with its Keras variable, explicitly."""
     fc1, fc2, head = (keras_model.get_layer(name) for name in ("fc1", "fc2", "head"))
-    # nn.Linear stores its weight as (out, in); keras.layers.Dense its kernel as (in, out).
     return [
-        ("fc1.weight", fc1.kernel, True),
-        ("fc1.bias", fc1.bias, False),
-        ("fc2.weight", fc2.kernel, True),
-        ("fc2.bias", fc2.bias, False),
-        ("head.weight", head.kernel, True),
-        ("head.bias", head.bias, False),
+        ("fc1.weight", fc1.kernel, DENSE_KERNEL),
+        ("fc1.bias", fc1.bias, None),
+        ("fc2.weight", fc2.kernel, DENSE_KERNEL),
+        ("fc2.bias", fc2.bias, None),
+        ("head.weight", head.kernel, DENSE_KERNEL),
+        ("head.bias", head.bias, None),
     ]
-
-
-def load_weights(
-    torch_model: nn.Module, keras_model: keras.Model, pairs: list[WeightPair]
-) -> None:
-    """Copy each pair's PyTorch tensor into its Keras variable, after checking full coverage."""
-    state = torch_model.state_dict()
-    _check_coverage(state.keys(), keras_model, pairs)
-    with torch.no_grad():
-        for name, variable, transpose in pairs:
-            value = state[name].cpu().numpy()
-            copy_tensor(variable, value.T if transpose else value, name)
 
 
 def transfer(torch_model: nn.Module, keras_model: keras.Model) -> None:
@@ -110,32 +93,12 @@ def transfer(torch_model: nn.Module, keras_model: keras.Model) -> None:
 
 def keras_weights_as_torch(keras_model: keras.Model) -> dict[str, np.ndarray]:
     """The Keras weights under PyTorch names and layouts: the inverse of `transfer`."""
-    return {
-        name: np.asarray(variable).T if transpose else np.asarray(variable)
-        for name, variable, transpose in weight_map(keras_model)
-    }
+    return weights_as_torch(weight_map(keras_model))
 
 
 def to_keras_layout(x: np.ndarray) -> np.ndarray:
     """Flat inputs have the same layout in both frameworks."""
     return x
-
-
-def _check_coverage(
-    torch_names: Iterable[str], keras_model: keras.Model, pairs: list[WeightPair]) -> None:
-    """Raise unless every PyTorch tensor and every Keras weight is in `pairs` exactly once."""
-    sources = Counter(name for name, _, _ in pairs)
-    targets = Counter(variable.path for _, variable, _ in pairs)
-    problems = {
-        "PyTorch tensors not transferred": sorted(set(torch_names) - set(sources)),
-        "unknown PyTorch tensors": sorted(set(sources) - set(torch_names)),
-        "PyTorch tensors used twice": sorted(n for n, count in sources.items() if count > 1),
-        "Keras weights not assigned": sorted({w.path for w in keras_model.weights} - set(targets)),
-        "Keras weights assigned twice": sorted(p for p, count in targets.items() if count > 1),
-    }
-    found = {what: names for what, names in problems.items() if names}
-    if found:
-        raise ValueError(f"incomplete weight map for {keras_model.name}: {found}")
 
 
 SPEC = ModelSpec(

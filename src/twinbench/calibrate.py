@@ -1,0 +1,75 @@
+"""A/A calibration: measure unchanged cases several times and see what the gate would say.
+
+Every pair of repetitions is judged as baseline -> current exactly as the gate judges a run
+(before confirmation). On unchanged code any `regression` or `faster` is a false alarm, so
+the share of flagged pairs is the gate's false-alarm rate on this machine, and the detectable
+effects show how small a slowdown it can catch here. Thresholds can then be chosen from
+evidence instead of guesses.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from twinbench.cases import Case
+from twinbench.compare import FASTER, REGRESSION, GateSettings, judge_samples
+from twinbench.execution import CaseResult
+
+# Measures a case once in a fresh set of worker processes.
+MeasureFresh = Callable[[Case], list[CaseResult]]
+
+
+@dataclass(frozen=True)
+class CalibrationRow:
+    """What repeated unchanged measurements of one case say about the gate."""
+
+    case_id: str
+    repetitions: int
+    pairs: int
+    false_alarms: int
+    # Median over pairs of the smallest slowdown detectable at 80% power (None: unknown).
+    detectable: float | None
+    # Largest ratio of medians between two repetitions of the same code.
+    worst_ratio: float
+
+    @property
+    def false_alarm_rate(self) -> float:
+        return self.false_alarms / self.pairs if self.pairs else 0.0
+
+
+def calibrate_case(
+    case: Case,
+    repetitions: int,
+    measure_fresh: MeasureFresh,
+    settings: GateSettings,
+    progress: Callable[[str], None] = lambda _: None,
+) -> CalibrationRow:
+    """Measure `case` `repetitions` times, then judge every ordered pair of repetitions."""
+    runs = []
+    for index in range(repetitions):
+        progress(f"{case.id}: repetition {index + 1}/{repetitions}")
+        measured = [r.measurement.samples for r in measure_fresh(case) if r.measurement]
+        if measured:
+            runs.append(tuple(tuple(samples) for samples in measured))
+    return judge_pairs(case.id, runs, settings)
+
+
+def judge_pairs(
+    case_id: str, runs: Sequence[tuple[tuple[float, ...], ...]], settings: GateSettings
+) -> CalibrationRow:
+    """Judge every ordered pair (a as baseline, b as current) of unchanged repetitions."""
+    pairs = list(itertools.permutations(runs, 2))
+    verdicts = [judge_samples(case_id, a, b, settings) for a, b in pairs]
+    detectable = [v.detectable for v in verdicts if v.detectable is not None]
+    ratios = [v.ratio for v in verdicts if v.ratio is not None]
+    return CalibrationRow(
+        case_id=case_id,
+        repetitions=len(runs),
+        pairs=len(pairs),
+        false_alarms=sum(v.verdict in (REGRESSION, FASTER) for v in verdicts),
+        detectable=statistics.median(detectable) if detectable else None,
+        worst_ratio=max(ratios, default=1.0),
+    )

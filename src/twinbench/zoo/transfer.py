@@ -1,0 +1,69 @@
+"""Weight transfer PyTorch -> Keras, shared by every zoo model (nanoGPT `from_pretrained` style).
+
+A model module lists its pairs explicitly (PyTorch tensor name, Keras variable, layout); this
+module copies them and refuses a map that forgets or repeats a tensor on either side.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from twinbench.zoo.spec import copy_tensor
+
+# Axis permutation PyTorch layout -> Keras layout; None keeps the tensor as it is.
+Layout = tuple[int, ...] | None
+DENSE_KERNEL: Layout = (1, 0)  # nn.Linear (out, in) -> keras.layers.Dense (in, out)
+CONV_KERNEL: Layout = (2, 3, 1, 0)  # nn.Conv2d (out, in, kh, kw) -> Conv2D (kh, kw, in, out)
+
+# (PyTorch state_dict name, Keras variable, layout) for one tensor.
+WeightPair = tuple[str, Any, Layout]
+
+# PyTorch buffers with no Keras counterpart. BatchNorm's num_batches_tracked only matters
+# when momentum is None (cumulative average); with a fixed momentum it never touches numbers.
+NO_KERAS_COUNTERPART: tuple[str, ...] = ("num_batches_tracked",)
+
+
+def load_weights(
+    torch_model: torch.nn.Module, keras_model: Any, pairs: Sequence[WeightPair]
+) -> None:
+    """Copy each pair's PyTorch tensor into its Keras variable, after checking full coverage."""
+    state = torch_model.state_dict()
+    check_coverage(state.keys(), keras_model, pairs)
+    with torch.no_grad():
+        for name, variable, layout in pairs:
+            value = state[name].cpu().numpy()
+            copy_tensor(variable, value if layout is None else value.transpose(layout), name)
+
+
+def weights_as_torch(pairs: Sequence[WeightPair]) -> dict[str, np.ndarray]:
+    """Keras weights under PyTorch names and layouts: the inverse of `load_weights`."""
+    return {
+        name: np.asarray(variable)
+        if layout is None
+        else np.asarray(variable).transpose(np.argsort(layout))
+        for name, variable, layout in pairs
+    }
+
+
+def check_coverage(
+    torch_names: Iterable[str], keras_model: Any, pairs: Sequence[WeightPair]
+) -> None:
+    """Raise unless every PyTorch tensor and every Keras weight is used exactly once."""
+    wanted = {n for n in torch_names if not n.endswith(NO_KERAS_COUNTERPART)}
+    sources = Counter(name for name, _, _ in pairs)
+    targets = Counter(variable.path for _, variable, _ in pairs)
+    problems = {
+        "PyTorch tensors not transferred": sorted(wanted - set(sources)),
+        "unknown PyTorch tensors": sorted(set(sources) - wanted),
+        "PyTorch tensors used twice": sorted(n for n, count in sources.items() if count > 1),
+        "Keras weights not assigned": sorted({w.path for w in keras_model.weights} - set(targets)),
+        "Keras weights assigned twice": sorted(p for p, count in targets.items() if count > 1),
+    }
+    found = {what: names for what, names in problems.items() if names}
+    if found:
+        raise ValueError(f"incomplete weight map for {keras_model.name}: {found}")
