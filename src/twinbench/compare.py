@@ -1,7 +1,7 @@
 """Compare a run with a baseline: one verdict per case (DESIGN decisions 4 to 6).
 
 A case is a regression only when the slowdown is large enough (ratio of medians at or above
-the threshold) *and* significant at the process level (Welch's t-test on log process
+the threshold) *and* significant at the process level (Student's t-test on log process
 medians, see `stats`).
 Confirmation by re-measurement happens in the session; `confirm` applies its result.
 """
