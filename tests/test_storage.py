@@ -131,3 +131,8 @@ def test_fingerprint_ignores_volatile_fields():
     base = sample_run()["twinbench"]["fingerprint_id"]
     assert sample_run(fast_clock)["twinbench"]["fingerprint_id"] == base
     assert sample_run(new_driver)["twinbench"]["fingerprint_id"] != base
+
+
+def test_run_files_are_readable_by_others(tmp_path):
+    path = write_run(tmp_path, sample_run())
+    assert path.stat().st_mode & 0o777 == 0o644

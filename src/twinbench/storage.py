@@ -57,6 +57,7 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> Path:
             handle.write(text + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
