@@ -52,3 +52,24 @@ def test_a_dead_worker_is_reported_and_replaced():
     finally:
         pool.close()
     assert result.status == OK
+
+
+def test_a_pytorch_worker_never_imports_tensorflow():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from twinbench.worker import measure_one\n"
+        "from twinbench.runners import load_runner\n"
+        "from twinbench.cases import Case\n"
+        "runner = load_runner('torch'); runner.configure(1)\n"
+        "timing = {'warmup_s': 0, 'min_sample_s': 0.001, 'rounds': 1}\n"
+        "for model in ('mlp', 'cnn'):\n"
+        "    case = Case.from_id(f'{model}-torch-cpu-train-b2')\n"
+        "    assert measure_one(runner, case, {'timing': timing}).status == 'ok'\n"
+        "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"  # seconds of start-up saved in every PyTorch worker

@@ -12,18 +12,15 @@ moving_variance. running_mean and moving_mean agree.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # before the first `import keras`
-
-import keras
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from twinbench.zoo.spec import ModelSpec
+from twinbench.zoo.spec import ModelSpec, import_keras
 from twinbench.zoo.transfer import (
     CONV_KERNEL,
     DENSE_KERNEL,
@@ -31,6 +28,9 @@ from twinbench.zoo.transfer import (
     load_weights,
     weights_as_torch,
 )
+
+if TYPE_CHECKING:
+    import keras
 
 DTYPES: tuple[str, ...] = ("float32", "float64")
 
@@ -95,12 +95,13 @@ def _randomise_batchnorm(bn: nn.BatchNorm2d) -> None:
 
 def build_keras(dtype: str = "float32", config: CNNConfig = CONFIG) -> keras.Model:
     """Keras twin, channels-last, built on an Input so its weights exist before `transfer`."""
+    keras = import_keras()
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
     c, layers = config, keras.layers
     size = c.image_size
 
-    def block(n: int, channels: int) -> list[keras.layers.Layer]:
+    def block(n: int, channels: int) -> list[Any]:
         """conv3x3 (same, no bias) -> BatchNorm -> ReLU -> 2x2 max pool."""
         return [
             layers.Conv2D(

@@ -6,18 +6,18 @@ PyTorch tensor name such as "fc1.weight" says which Keras layer holds its counte
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # before the first `import keras`
-
-import keras
 import numpy as np
 import torch
 from torch import nn
 
-from twinbench.zoo.spec import ModelSpec
+from twinbench.zoo.spec import ModelSpec, import_keras
 from twinbench.zoo.transfer import DENSE_KERNEL, WeightPair, load_weights, weights_as_torch
+
+if TYPE_CHECKING:
+    import keras
 
 DTYPES: tuple[str, ...] = ("float32", "float64")
 
@@ -60,6 +60,7 @@ def build_torch(seed: int, config: MLPConfig = CONFIG) -> MLP:
 
 def build_keras(dtype: str = "float32", config: MLPConfig = CONFIG) -> keras.Model:
     """Keras twin, built on an Input so its weights exist before `transfer`."""
+    keras = import_keras()
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
     return keras.Sequential(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,18 @@ class ModelSpec:
     transfer: Callable[[torch.nn.Module, keras.Model], None]
     # PyTorch-layout input batch -> the same batch in Keras' layout (NCHW -> NHWC for images).
     to_keras_layout: Callable[[np.ndarray], np.ndarray]
+
+
+def import_keras() -> Any:
+    """Keras with the TensorFlow backend unless the user chose another, imported on demand.
+
+    Zoo modules call this inside their Keras builders so a PyTorch worker never imports
+    Keras, and with it TensorFlow (seconds of start-up per worker process).
+    """
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import keras
+
+    return keras
 
 
 def make_batch(
