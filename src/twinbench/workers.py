@@ -6,6 +6,7 @@ import contextlib
 import json
 import subprocess
 import sys
+import tempfile
 from typing import Any
 
 from twinbench.cases import Case
@@ -22,10 +23,14 @@ class Worker:
 
     def __init__(self, framework: str, threads: int) -> None:
         self.framework = framework
+        # The frameworks log a screenful at start-up; keep it out of the report, but at hand
+        # for the error message when the worker dies.
+        self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")  # noqa: SIM115 (closed in close())
         self.process = subprocess.Popen(
             [sys.executable, "-m", "twinbench.worker", framework, str(threads)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=self.log,
             text=True,
             bufsize=1,
         )
@@ -47,9 +52,17 @@ class Worker:
         line = self.process.stdout.readline()
         if not line:
             code = self.process.wait()
-            raise WorkerDied(f"{self.framework} worker exited with code {code} during {case.id}")
+            raise WorkerDied(
+                f"{self.framework} worker exited with code {code} during {case.id};"
+                f" its last output:\n{self.log_tail()}"
+            )
         reply: dict[str, Any] = json.loads(line)
         return reply
+
+    def log_tail(self, lines: int = 15) -> str:
+        """The last lines the worker wrote to stderr."""
+        self.log.seek(0)
+        return "".join(self.log.readlines()[-lines:])
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -66,6 +79,7 @@ class Worker:
             self.process.wait()
         if self.process.stdout:
             self.process.stdout.close()
+        self.log.close()
 
 
 class WorkerPool:
