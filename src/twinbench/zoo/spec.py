@@ -33,6 +33,9 @@ class ModelSpec:
     transfer: Callable[[torch.nn.Module, keras.Model], None]
     # PyTorch-layout input batch -> the same batch in Keras' layout (NCHW -> NHWC for images).
     to_keras_layout: Callable[[np.ndarray], np.ndarray]
+    # Token models: inputs are int64 ids in range(vocab_size) of shape (batch, *input_shape);
+    # None: inputs are standard-normal floats.
+    vocab_size: int | None = None
 
 
 def import_keras() -> Any:
@@ -50,9 +53,15 @@ def import_keras() -> Any:
 def make_batch(
     spec: ModelSpec, batch: int, seed: int, dtype: str = "float32"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Deterministic synthetic inputs (PyTorch layout) and integer labels for `spec`."""
+    """Deterministic synthetic inputs (PyTorch layout) and integer labels for `spec`.
+
+    Float inputs take `dtype`; token ids stay int64 whatever the model's dtype.
+    """
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, *spec.input_shape)).astype(dtype)
+    if spec.vocab_size is not None:
+        x = rng.integers(0, spec.vocab_size, size=(batch, *spec.input_shape)).astype(np.int64)
+    else:
+        x = rng.standard_normal((batch, *spec.input_shape)).astype(dtype)
     y = rng.integers(0, spec.num_classes, size=batch).astype(np.int64)
     return x, y
 
