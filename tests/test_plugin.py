@@ -105,6 +105,8 @@ def test_smoke_run_writes_one_valid_run_file(smoke_run):
     for bench in run["benchmarks"]:
         assert bench["extra_info"]["ran_on"] == "cpu"
         assert bench["extra_info"]["first_call_s"] > 0
+        assert bench["extra_info"]["flops_per_step"] > 0  # counted on the PyTorch twin
+        assert bench["extra_info"]["peak_flops"] > 0  # this framework's matmul peak
         processes = bench["extra_info"]["processes"]
         assert [len(p["samples"]) for p in processes] == [3, 3]  # 2 processes x 3 rounds
         assert bench["stats"]["data"] == processes[0]["samples"] + processes[1]["samples"]

@@ -33,6 +33,9 @@ class CaseResult:
     measurement: Measurement | None = None
     memory: dict[str, int] = field(default_factory=dict)
     ran_on: str | None = None
+    # Work per step (counted on the PyTorch twin) and this process' matmul peak, FLOP/s.
+    flops_per_step: int | None = None
+    peak_flops: float | None = None
     # Full traceback of an error, for the pytest report; not stored in the run file.
     details: str | None = None
 
@@ -169,6 +172,8 @@ def result_from_json(data: dict[str, Any]) -> CaseResult:
         measurement=Measurement(**measurement) if measurement else None,
         memory=data.get("memory") or {},
         ran_on=data.get("ran_on"),
+        flops_per_step=data.get("flops_per_step"),
+        peak_flops=data.get("peak_flops"),
         details=data.get("details"),
     )
 

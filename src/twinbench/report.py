@@ -48,7 +48,17 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def cases_table(rows: Sequence[CaseRow]) -> str:
     """Every case: status, median and IQR per step, samples x loops, first call, memory."""
-    headers = ("case", "status", "median", "IQR", "procs x rounds x loops", "first call", "memory")
+    headers = (
+        "case",
+        "status",
+        "median",
+        "IQR",
+        "procs x rounds x loops",
+        "first call",
+        "memory",
+        "GFLOP/s",
+        "% peak",
+    )
     body = [
         (
             row.case.id,
@@ -58,10 +68,20 @@ def cases_table(rows: Sequence[CaseRow]) -> str:
             _samples_cell(row),
             format_seconds(row.first_call_s),
             _memory_cell(row),
+            *_throughput_cells(row),
         )
         for row in rows
     ]
     return format_table(headers, body)
+
+
+def _throughput_cells(row: CaseRow) -> tuple[str, str]:
+    """Achieved GFLOP/s and its share of the matmul peak of the same framework and device."""
+    if not row.flops_per_step or not row.median_s:
+        return "-", "-"
+    achieved = row.flops_per_step / row.median_s
+    share = f"{achieved / row.peak_flops:.1%}" if row.peak_flops else "-"
+    return f"{achieved / 1e9:.1f}", share
 
 
 def framework_table(rows: Sequence[CaseRow]) -> str:

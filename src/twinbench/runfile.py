@@ -62,6 +62,7 @@ def benchmark_entry(run: CaseRun, nodeid: str) -> dict[str, Any]:
     for sample in samples:
         stats.update(sample)
     first_calls = sorted(p.first_call_s for p in processes if p.first_call_s is not None)
+    peaks = sorted(p.peak_flops for p in processes if p.peak_flops)
     return {
         "group": case.group,
         "name": nodeid.rsplit("::", 1)[-1],
@@ -74,6 +75,8 @@ def benchmark_entry(run: CaseRun, nodeid: str) -> dict[str, Any]:
             "ran_on": processes[0].ran_on,
             "first_call_s": first_calls[len(first_calls) // 2] if first_calls else None,
             "memory": _largest(p.memory for p in processes),
+            "flops_per_step": processes[0].flops_per_step,
+            "peak_flops": peaks[len(peaks) // 2] if peaks else None,
             "processes": [process_entry(p) for p in processes],
         },
         "options": {"timer": "perf_counter", "processes": len(processes)},
@@ -87,6 +90,7 @@ def process_entry(result: CaseResult) -> dict[str, Any]:
     assert measurement is not None
     return {
         "first_call_s": result.first_call_s,
+        "peak_flops": result.peak_flops,
         "warmup_s": measurement.warmup_s,
         "loops": measurement.loops,
         "samples": measurement.samples,
@@ -129,6 +133,9 @@ class CaseRow:
     first_call_s: float | None = None
     memory: dict[str, int] | None = None
     samples: tuple[float, ...] = ()
+    flops_per_step: int | None = None
+    # The machine's matmul peak (FLOP/s) for this case's framework and device.
+    peak_flops: float | None = None
     # Samples grouped by the worker process that took them.
     process_samples: tuple[tuple[float, ...], ...] = ()
     reason: str | None = None
@@ -155,6 +162,8 @@ def _measured_row(bench: dict[str, Any]) -> CaseRow:
         loops=int(stats["iterations"]),
         first_call_s=extra.get("first_call_s"),
         memory=extra.get("memory"),
+        flops_per_step=extra.get("flops_per_step"),
+        peak_flops=extra.get("peak_flops"),
         samples=tuple(stats["data"]),
         process_samples=tuple(tuple(p["samples"]) for p in extra["processes"]),
     )

@@ -18,10 +18,12 @@ import json
 import os
 import sys
 import traceback
+from dataclasses import replace
 from typing import IO, Any
 
 from twinbench.cases import Case
-from twinbench.execution import ERROR, SKIPPED, CaseResult, execute_case, result_to_json
+from twinbench.execution import ERROR, OK, SKIPPED, CaseResult, execute_case, result_to_json
+from twinbench.flops import count_step_flops
 from twinbench.runners import load_runner
 from twinbench.runners.base import Runner
 from twinbench.timing import TimingSettings
@@ -31,6 +33,7 @@ from twinbench.zoo import load_spec
 def serve(framework: str, threads: int, requests: IO[str], replies: IO[str]) -> None:
     """Answer measurement requests until stdin closes."""
     runner, startup_error = _start_runner(framework, threads)
+    peaks: dict[str, float] = {}  # matmul peak per device, measured once per process
     # Ready: the parent waits for every worker's import before measuring in any of them.
     replies.write(json.dumps({"ready": startup_error is None}) + "\n")
     replies.flush()
@@ -42,6 +45,8 @@ def serve(framework: str, threads: int, requests: IO[str], replies: IO[str]) -> 
         else:
             assert runner is not None
             result = measure_one(runner, case, request)
+            if result.status == OK:
+                result = with_flops(runner, result, peaks)
         reply: dict[str, Any] = {"result": result_to_json(result)}
         if runner is not None:
             reply["runner"] = runner.metadata()
@@ -56,6 +61,19 @@ def measure_one(runner: Runner, case: Case, request: dict[str, Any]) -> CaseResu
         return CaseResult(case=case, status=SKIPPED, reason=unavailable)
     timing = TimingSettings(**request["timing"])
     return execute_case(runner, load_spec, case, timing, seed=int(request.get("seed", 0)))
+
+
+def with_flops(runner: Runner, result: CaseResult, peaks: dict[str, float]) -> CaseResult:
+    """Add the case's FLOPs per step and this process' peak FLOP/s on its device."""
+    case = result.case
+    if case.device not in peaks:
+        peaks[case.device] = runner.peak_flops(case.device)
+    try:
+        flops = count_step_flops(load_spec(case.model), case.mode, case.batch)
+    except Exception:  # a counter gap must not cost the timing; say so on stderr
+        traceback.print_exc()
+        flops = None
+    return replace(result, flops_per_step=flops, peak_flops=peaks[case.device])
 
 
 def _start_runner(framework: str, threads: int) -> tuple[Runner | None, str | None]:

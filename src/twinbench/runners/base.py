@@ -47,6 +47,9 @@ class Runner(Protocol):
     def prepare(self, spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
         """Build the model on the case's device with seeded weights and inputs."""
 
+    def peak_flops(self, device: str) -> float:
+        """FLOP/s of a large float32 matrix product on `device`: this machine's practical peak."""
+
     def reset_peak_memory(self, device: str) -> None:
         """Start a fresh peak-memory window (no-op where the framework has none)."""
 
@@ -61,6 +64,15 @@ class Runner(Protocol):
 
     def metadata(self) -> dict[str, Any]:
         """Versions, devices and settings that the run file records for this framework."""
+
+
+# Square matrix product that stands for the hardware's peak (2*n^3 FLOPs per call).
+PEAK_MATMUL_SIZE = {"cpu": 1024, "cuda": 8192}
+
+
+def best_rate(time_call: Callable[[], float], flops: float, repeat: int = 5) -> float:
+    """FLOP/s of the fastest of `repeat` timed calls."""
+    return flops / min(time_call() for _ in range(repeat))
 
 
 def loop_timer(

@@ -19,7 +19,14 @@ import numpy as np
 import tensorflow as tf
 
 from twinbench.cases import Case
-from twinbench.runners.base import LEARNING_RATE, MOMENTUM, PreparedCase, loop_timer
+from twinbench.runners.base import (
+    LEARNING_RATE,
+    MOMENTUM,
+    PEAK_MATMUL_SIZE,
+    PreparedCase,
+    best_rate,
+    loop_timer,
+)
 from twinbench.zoo.spec import ModelSpec, make_batch
 
 
@@ -111,6 +118,16 @@ class KerasRunner:
             placed_on=_placed_on,
             keepalive=[model, x, y],
         )
+
+    def peak_flops(self, device: str) -> float:
+        n, scope = PEAK_MATMUL_SIZE[device], _device_scope(device)
+        with scope():
+            a = tf.random.normal((n, n))
+            matmul = tf.function(lambda: tf.linalg.matmul(a, a))
+        sync = _host_copy if device == "cuda" else _no_sync
+        time_loops = loop_timer(matmul, sync, scope)
+        time_loops(1)  # first call: tracing, kernel selection
+        return best_rate(lambda: time_loops(2) / 2, 2.0 * n**3)
 
     def reset_peak_memory(self, device: str) -> None:
         if device == "cuda":

@@ -12,7 +12,14 @@ import numpy as np
 import torch
 
 from twinbench.cases import Case
-from twinbench.runners.base import LEARNING_RATE, MOMENTUM, PreparedCase, loop_timer
+from twinbench.runners.base import (
+    LEARNING_RATE,
+    MOMENTUM,
+    PEAK_MATMUL_SIZE,
+    PreparedCase,
+    best_rate,
+    loop_timer,
+)
 from twinbench.zoo.spec import ModelSpec, make_batch
 
 
@@ -89,6 +96,14 @@ class TorchRunner:
             placed_on=lambda out: out.device.type,
             keepalive=[model, x, y],
         )
+
+    def peak_flops(self, device: str) -> float:
+        n = PEAK_MATMUL_SIZE[device]
+        a = torch.randn(n, n, device=device)
+        sync = _cuda_sync if device == "cuda" else _no_sync
+        time_loops = loop_timer(lambda: a @ a, sync)
+        time_loops(1)  # first call: kernel selection, allocation
+        return best_rate(lambda: time_loops(2) / 2, 2.0 * n**3)
 
     def reset_peak_memory(self, device: str) -> None:
         if device == "cuda":

@@ -1,0 +1,35 @@
+"""FLOPs per step and the matmul peak behind "% of peak"."""
+
+from __future__ import annotations
+
+import pytest
+
+from twinbench.flops import count_step_flops
+from twinbench.runners.torch_eager import TorchRunner
+from twinbench.zoo import load_spec
+
+MLP_MACS_PER_EXAMPLE = 784 * 512 + 512 * 512 + 512 * 10
+
+
+@pytest.mark.parametrize("batch", [1, 64])
+def test_mlp_forward_flops_are_two_per_multiply_add(batch):
+    assert count_step_flops(load_spec("mlp"), "infer", batch) == 2 * batch * MLP_MACS_PER_EXAMPLE
+
+
+def test_training_step_counts_forward_and_backward():
+    spec = load_spec("mlp")
+    forward = count_step_flops(spec, "infer", 8)
+    train = count_step_flops(spec, "train", 8)
+    # backward: input and weight gradients (2x forward) minus the first layer's input gradient
+    assert train == 3 * forward - 2 * 8 * 784 * 512
+
+
+def test_cnn_flops_grow_linearly_with_batch():
+    spec = load_spec("cnn")
+    assert count_step_flops(spec, "infer", 4) == 4 * count_step_flops(spec, "infer", 1)
+
+
+def test_matmul_peak_is_a_plausible_rate():
+    runner = TorchRunner()
+    peak = runner.peak_flops("cpu")
+    assert 1e8 < peak < 1e14  # between a slow phone and a GPU: catches unit slips (s vs ms)
