@@ -46,6 +46,8 @@ def test_profile_supplies_batch_sizes_unless_given(tmp_path: Path):
         "results_dir": None,
         "require_gpu": False,
         "save_baseline": None,
+        "numerics_dir": None,
+        "refresh_numerics": False,
         "no_compare": False,
         "strict_gate": False,
         "normalise_by_probe": False,

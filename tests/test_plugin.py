@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from twinbench.storage import read_run
+from twinbench.zoo import MODEL_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,13 +47,14 @@ def test_collect_only_shows_the_matrix_without_importing_frameworks():
         "cnn-torch-cpu-infer-b1",
     ):
         assert f"[{case_id}]" in done.stdout
-    assert "32 tests collected" in done.stdout
+    # frameworks x devices x modes x quick batch sizes x models
+    assert f"{2 * 2 * 2 * 2 * len(MODEL_NAMES)} tests collected" in done.stdout
 
 
 @pytest.mark.parametrize(
     ("option", "value", "valid"),
     [
-        ("--models", "mpl", "mlp, cnn"),
+        ("--models", "mpl", ", ".join(MODEL_NAMES)),
         ("--frameworks", "jax", "keras, torch"),
         ("--devices", "tpu", "cpu, cuda"),
         ("--modes", "fit", "infer, train"),
@@ -188,3 +190,19 @@ def test_gate_life_cycle_with_empty_saved_and_broken_baselines(tmp_path):
     assert broken.returncode == 1
     assert str(baseline) in broken.stdout and "not valid JSON" in broken.stdout
     assert snapshot(tmp_path) == before  # nothing under results/ changed
+
+
+def test_a_perturbed_reference_output_is_reported_as_numerics_changed(tmp_path):
+    numerics = tmp_path / "numerics"
+    numerics.mkdir()
+    reference = json.loads((ROOT / "fixtures" / "numerics" / "mlp.json").read_text())
+    reference["outputs"]["torch"]["infer"][0][0] += 0.05
+    (numerics / "mlp.json").write_text(json.dumps(reference))
+    done = pytest_benches(
+        *TORCH_ONLY, "--profile=smoke", f"--results-dir={tmp_path}", f"--numerics-dir={numerics}"
+    )
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert "NUMERICS-CHANGED mlp-torch-cpu-infer-b1" in done.stdout
+    (path,) = tmp_path.glob("history/*/*.json")
+    (verdict,) = read_run(path)["twinbench"]["comparison"]["verdicts"]
+    assert verdict["verdict"] == "numerics-changed"

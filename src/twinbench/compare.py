@@ -19,6 +19,8 @@ from twinbench.runfile import CaseRow, case_rows
 from twinbench.stats import compare_processes, pooled_median
 
 OK, FASTER, REGRESSION = "ok", "faster", "regression"
+# Outputs moved away from the stored reference: fails the run like a regression.
+NUMERICS_CHANGED = "numerics-changed"
 INCOMPARABLE, NO_BASELINE, MISSING, OOM, ERROR = (
     "incomparable",
     "no-baseline",
@@ -92,7 +94,7 @@ class Comparison:
 
     def failed(self, strict: bool) -> list[Verdict]:
         """Verdicts that make the run fail."""
-        bad = {REGRESSION} | (STRICT_FAILURES if strict else set())
+        bad = {REGRESSION, NUMERICS_CHANGED} | (STRICT_FAILURES if strict else set())
         return [v for v in self.verdicts if v.verdict in bad]
 
 
@@ -115,7 +117,7 @@ def compare_runs(
         base = base_rows.get(row.case.id)
         if row.median_s is None and row.status not in (OOM, ERROR) and base is None:
             continue  # skipped here and never measured on this machine: nothing to judge
-        if changes and row.status not in (OOM, ERROR):
+        if changes and row.status not in (OOM, ERROR) and not _numerics_problem(row):
             fields = ", ".join(sorted(changes))
             verdicts.append(
                 Verdict(row.case.id, INCOMPARABLE, note=f"fingerprint differs: {fields}")
@@ -138,6 +140,17 @@ def judge_case(
     case_id = current.case.id
     if current.status in (OOM, ERROR):
         return Verdict(case_id, current.status, note=current.reason or "")
+    numerics = current.numerics or {}
+    if numerics.get("status") == "unreadable-reference":
+        return Verdict(case_id, ERROR, note=numerics.get("error", "unreadable reference"))
+    if numerics.get("status") == "changed":
+        error = numerics.get("max_relative_error")
+        return Verdict(
+            case_id,
+            NUMERICS_CHANGED,
+            current_median_s=current.median_s,
+            note=f"outputs moved from the reference: max relative error {error:.2e}",
+        )
     if current.median_s is None:  # skipped here
         if base is not None and base.median_s is not None:
             return Verdict(case_id, MISSING, note=current.reason or "not measured")
@@ -145,6 +158,11 @@ def judge_case(
     if base is None or base.median_s is None:
         return Verdict(case_id, NO_BASELINE, current_median_s=current.median_s)
     return judge_samples(case_id, base.process_samples, current.process_samples, settings, scale)
+
+
+def _numerics_problem(row: CaseRow) -> bool:
+    """Whether the case's reference-output check failed (judged even without a baseline)."""
+    return (row.numerics or {}).get("status") in ("changed", "unreadable-reference")
 
 
 def judge_samples(

@@ -36,6 +36,8 @@ class CaseResult:
     # Work per step (counted on the PyTorch twin) and this process' matmul peak, FLOP/s.
     flops_per_step: int | None = None
     peak_flops: float | None = None
+    # Reference-output check (numerics.NumericsCheck as a dict), None when not made.
+    numerics: dict[str, Any] | None = None
     # Full traceback of an error, for the pytest report; not stored in the run file.
     details: str | None = None
 
@@ -174,6 +176,7 @@ def result_from_json(data: dict[str, Any]) -> CaseResult:
         ran_on=data.get("ran_on"),
         flops_per_step=data.get("flops_per_step"),
         peak_flops=data.get("peak_flops"),
+        numerics=data.get("numerics"),
         details=data.get("details"),
     )
 

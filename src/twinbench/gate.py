@@ -10,6 +10,7 @@ from typing import Any
 from twinbench.baselines import baseline_path, load_baseline
 from twinbench.compare import (
     ERROR,
+    NO_BASELINE,
     REGRESSION,
     Comparison,
     GateSettings,
@@ -100,9 +101,14 @@ def record_comparison(
 def verdict_lines(outcome: GateOutcome) -> list[str]:
     """Verdict table, then one actionable line per confirmed regression."""
     if outcome.baseline is None:
-        return [
+        lines = [
             "Regression gate: no baseline for this machine fingerprint yet"
             " (`pytest benches --save-baseline` records one)"
+        ]
+        return lines + [
+            f"{v.verdict.upper()} {v.case_id}: {v.note}"
+            for v in outcome.comparison.verdicts
+            if v.verdict not in (NO_BASELINE,)
         ]
     source = f"baseline {outcome.baseline}"
     drift = outcome.comparison.drift

@@ -148,6 +148,19 @@ def add_run_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         "processes into the existing one (extend); baselines change only through this option",
     )
     addoption(
+        f"--{prefix}numerics-dir",
+        default=None,
+        metavar="DIR",
+        help="reference outputs per model (default: fixtures/numerics under the pytest rootdir)",
+    )
+    addoption(
+        f"--{prefix}refresh-numerics",
+        action="store_true",
+        default=False,
+        help="store this run's outputs as the reference outputs (after an intended change, "
+        "e.g. a framework upgrade that legitimately moves the numbers)",
+    )
+    addoption(
         f"--{prefix}no-compare",
         action="store_true",
         default=False,
@@ -231,6 +244,8 @@ class BenchOptions:
     results_dir: Path
     require_gpu: bool
     save_baseline: str | None
+    numerics_dir: Path
+    refresh_numerics: bool
     compare: bool
     strict: bool
     gate: GateSettings
@@ -257,6 +272,8 @@ def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
         results_dir=results_dir,
         require_gpu=bool(get("require_gpu")),
         save_baseline=get("save_baseline"),
+        numerics_dir=Path(get("numerics_dir") or rootdir / "fixtures" / "numerics"),
+        refresh_numerics=bool(get("refresh_numerics")),
         compare=not get("no_compare"),
         strict=bool(get("strict_gate")),
         gate=GateSettings(

@@ -77,6 +77,7 @@ def benchmark_entry(run: CaseRun, nodeid: str) -> dict[str, Any]:
             "memory": _largest(p.memory for p in processes),
             "flops_per_step": processes[0].flops_per_step,
             "peak_flops": peaks[len(peaks) // 2] if peaks else None,
+            "numerics": processes[0].numerics,
             "processes": [process_entry(p) for p in processes],
         },
         "options": {"timer": "perf_counter", "processes": len(processes)},
@@ -136,6 +137,8 @@ class CaseRow:
     flops_per_step: int | None = None
     # The machine's matmul peak (FLOP/s) for this case's framework and device.
     peak_flops: float | None = None
+    # Reference-output check: "same", "changed", "no-reference", "unreadable-reference".
+    numerics: dict[str, Any] | None = None
     # Samples grouped by the worker process that took them.
     process_samples: tuple[tuple[float, ...], ...] = ()
     reason: str | None = None
@@ -164,6 +167,7 @@ def _measured_row(bench: dict[str, Any]) -> CaseRow:
         memory=extra.get("memory"),
         flops_per_step=extra.get("flops_per_step"),
         peak_flops=extra.get("peak_flops"),
+        numerics=extra.get("numerics"),
         samples=tuple(stats["data"]),
         process_samples=tuple(tuple(p["samples"]) for p in extra["processes"]),
     )

@@ -12,6 +12,7 @@ from twinbench.baselines import save_baseline
 from twinbench.cases import Case
 from twinbench.execution import OK, SKIPPED, CaseResult, CaseRun, merge
 from twinbench.gate import GateOutcome, run_gate, verdict_lines
+from twinbench.numerics import refresh_references
 from twinbench.options import BenchOptions
 from twinbench.probe import measure_probe
 from twinbench.report import run_summary
@@ -26,7 +27,7 @@ class BenchSession:
 
     def __init__(self, options: BenchOptions) -> None:
         self.options = options
-        self.pool = WorkerPool(options.processes, options.threads)
+        self.pool = self._new_pool()
         self.runs: list[CaseRun] = []
         self.test_names: dict[str, str] = {}
         self.started = datetime.now(UTC).isoformat()
@@ -38,6 +39,10 @@ class BenchSession:
         self.gate: GateOutcome | None = None
         # Lines for the summary that are not tables (an unusable baseline, a saved one).
         self.notes: list[str] = []
+
+    def _new_pool(self) -> WorkerPool:
+        options = self.options
+        return WorkerPool(options.processes, options.threads, options.numerics_dir)
 
     def run_case(self, case: Case, nodeid: str) -> CaseRun:
         """Measure `case` in every worker, record it, and turn its status into a pytest outcome."""
@@ -95,6 +100,8 @@ class BenchSession:
                 self.notes.append(f"baseline unusable, run file not written: {error}")
                 return True
         self.run_path = write_run(results_dir / "history", self.run)
+        if self.options.refresh_numerics:
+            self._refresh_numerics(metadata)
         if self.options.save_baseline:
             saved = save_baseline(
                 results_dir, self.run, self.run_path.name, self.options.save_baseline
@@ -102,9 +109,24 @@ class BenchSession:
             self.notes.append(f"baseline saved ({self.options.save_baseline}): {saved}")
         return bool(self.gate and self.gate.comparison.failed(self.options.strict))
 
+    def _refresh_numerics(self, metadata: dict[str, Any]) -> None:
+        """Store this run's reference outputs, per model, for the frameworks and modes run."""
+        outputs: dict[str, dict[tuple[str, str], list[Any]]] = {}
+        for run in self.runs:
+            numerics = run.measured[0].numerics if run.measured else None
+            if numerics and "output" in numerics:
+                case = run.case
+                outputs.setdefault(case.model, {})[(case.framework, case.mode)] = numerics["output"]
+        versions = {
+            k: metadata.get(k) for k in ("torch_version", "tensorflow_version", "keras_version")
+        }
+        for model, by_cell in outputs.items():
+            path = refresh_references(self.options.numerics_dir, model, by_cell, versions)
+            self.notes.append(f"reference outputs refreshed: {path}")
+
     def _remeasure(self, case_id: str) -> list[CaseResult]:
         """A suspect measured again in fresh worker processes, after a fresh warm-up."""
-        pool = WorkerPool(self.options.processes, self.options.threads)
+        pool = self._new_pool()
         try:
             return pool.measure(Case.from_id(case_id), self.options.profile.timing)
         finally:

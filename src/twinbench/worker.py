@@ -18,14 +18,24 @@ import json
 import os
 import sys
 import traceback
-from dataclasses import replace
+from dataclasses import asdict, replace
+from pathlib import Path
 from typing import IO, Any
 
 from twinbench.cases import Case
 from twinbench.execution import ERROR, OK, SKIPPED, CaseResult, execute_case, result_to_json
 from twinbench.flops import count_step_flops
+from twinbench.numerics import (
+    REFERENCE_BATCH,
+    REFERENCE_SEED,
+    check_output,
+    load_references,
+    reference_path,
+    stored_output,
+)
 from twinbench.runners import load_runner
 from twinbench.runners.base import Runner
+from twinbench.storage import RunFileError
 from twinbench.timing import TimingSettings
 from twinbench.zoo import load_spec
 
@@ -34,6 +44,7 @@ def serve(framework: str, threads: int, requests: IO[str], replies: IO[str]) -> 
     """Answer measurement requests until stdin closes."""
     runner, startup_error = _start_runner(framework, threads)
     peaks: dict[str, float] = {}  # matmul peak per device, measured once per process
+    checks: dict[tuple[str, str, str], dict[str, Any]] = {}  # one numerics check per cell
     # Ready: the parent waits for every worker's import before measuring in any of them.
     replies.write(json.dumps({"ready": startup_error is None}) + "\n")
     replies.flush()
@@ -47,6 +58,7 @@ def serve(framework: str, threads: int, requests: IO[str], replies: IO[str]) -> 
             result = measure_one(runner, case, request)
             if result.status == OK:
                 result = with_flops(runner, result, peaks)
+                result = with_numerics(runner, result, request.get("numerics_dir"), checks)
         reply: dict[str, Any] = {"result": result_to_json(result)}
         if runner is not None:
             reply["runner"] = runner.metadata()
@@ -74,6 +86,31 @@ def with_flops(runner: Runner, result: CaseResult, peaks: dict[str, float]) -> C
         traceback.print_exc()
         flops = None
     return replace(result, flops_per_step=flops, peak_flops=peaks[case.device])
+
+
+def with_numerics(
+    runner: Runner,
+    result: CaseResult,
+    numerics_dir: str | None,
+    checks: dict[tuple[str, str, str], dict[str, Any]],
+) -> CaseResult:
+    """Add the reference-output check of the case's model, framework, mode and device."""
+    case = result.case
+    if numerics_dir is None:
+        return result
+    key = (case.model, case.mode, case.device)
+    if key not in checks:
+        reference_case = replace(case, batch=REFERENCE_BATCH)
+        prepared = runner.prepare(load_spec(case.model), reference_case, REFERENCE_SEED)
+        output = runner.to_numpy(prepared.run_once())
+        try:
+            references = load_references(reference_path(Path(numerics_dir), case.model))
+        except RunFileError as error:  # reported with the case, never treated as "no file"
+            checks[key] = {"status": "unreadable-reference", "error": str(error)}
+        else:
+            check = check_output(output, stored_output(references, case.framework, case.mode))
+            checks[key] = asdict(check)
+    return replace(result, numerics=checks[key])
 
 
 def _start_runner(framework: str, threads: int) -> tuple[Runner | None, str | None]:

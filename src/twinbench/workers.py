@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from twinbench.cases import Case
@@ -40,10 +41,17 @@ class Worker:
         assert self.process.stdout is not None
         self.process.stdout.readline()  # a startup failure is reported with the first case
 
-    def request(self, case: Case, timing: TimingSettings, seed: int) -> dict[str, Any]:
+    def request(
+        self, case: Case, timing: TimingSettings, seed: int, numerics_dir: Path | None = None
+    ) -> dict[str, Any]:
         """Send one case, wait for its reply."""
         assert self.process.stdin is not None and self.process.stdout is not None
-        message = {"case": case.id, "timing": timing.as_dict(), "seed": seed}
+        message = {
+            "case": case.id,
+            "timing": timing.as_dict(),
+            "seed": seed,
+            "numerics_dir": str(numerics_dir) if numerics_dir else None,
+        }
         try:
             self.process.stdin.write(json.dumps(message) + "\n")
             self.process.stdin.flush()
@@ -89,9 +97,11 @@ class WorkerPool:
     framework cannot disturb the measurement (DESIGN decision 4).
     """
 
-    def __init__(self, processes: int, threads: int) -> None:
+    def __init__(self, processes: int, threads: int, numerics_dir: Path | None = None) -> None:
         self.processes = processes
         self.threads = threads
+        # Where reference outputs live; None skips the numerics check.
+        self.numerics_dir = numerics_dir
         self.framework: str | None = None
         self.workers: list[Worker] = []
         self.runner_metadata: dict[str, dict[str, Any]] = {}
@@ -106,7 +116,7 @@ class WorkerPool:
                 worker = self.workers[index] = Worker(case.framework, self.threads)
                 worker.wait_ready()
             try:
-                reply = worker.request(case, timing, seed)
+                reply = worker.request(case, timing, seed, self.numerics_dir)
             except WorkerDied as died:
                 results.append(CaseResult(case=case, status=ERROR, reason=str(died)))
                 continue

@@ -50,6 +50,9 @@ class Runner(Protocol):
     def peak_flops(self, device: str) -> float:
         """FLOP/s of a large float32 matrix product on `device`: this machine's practical peak."""
 
+    def to_numpy(self, output: Any) -> Any:
+        """Host copy of a step's output as a NumPy array."""
+
     def reset_peak_memory(self, device: str) -> None:
         """Start a fresh peak-memory window (no-op where the framework has none)."""
 

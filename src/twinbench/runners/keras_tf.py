@@ -129,6 +129,9 @@ class KerasRunner:
         time_loops(1)  # first call: tracing, kernel selection
         return best_rate(lambda: time_loops(2) / 2, 2.0 * n**3)
 
+    def to_numpy(self, output: Any) -> np.ndarray:
+        return to_numpy(output)
+
     def reset_peak_memory(self, device: str) -> None:
         if device == "cuda":
             tf.config.experimental.reset_memory_stats("GPU:0")

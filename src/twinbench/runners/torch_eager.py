@@ -105,6 +105,9 @@ class TorchRunner:
         time_loops(1)  # first call: kernel selection, allocation
         return best_rate(lambda: time_loops(2) / 2, 2.0 * n**3)
 
+    def to_numpy(self, output: Any) -> np.ndarray:
+        return to_numpy(output)
+
     def reset_peak_memory(self, device: str) -> None:
         if device == "cuda":
             torch.cuda.reset_peak_memory_stats()
