@@ -24,6 +24,7 @@ keras/src/layers/rnn/lstm.py):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -136,7 +137,10 @@ def summed_bias(keras_model: keras.Model) -> SummedPair:
 
 
 def check_full_coverage(
-    torch_names: Any, keras_model: keras.Model, pairs: list[WeightPair], summed: SummedPair
+    torch_names: Iterable[str],
+    keras_model: keras.Model,
+    pairs: list[WeightPair],
+    summed: SummedPair,
 ) -> None:
     """transfer.check_coverage over the pairs plus the summed bias: each tensor used once.
 
