@@ -23,8 +23,8 @@ from twinbench.execution import CaseResult
 from twinbench.report import format_seconds, format_table
 from twinbench.runfile import case_rows, process_entry
 
-# Re-measures one case in fresh worker processes: case id -> per-process results.
-Remeasure = Callable[[str], list[CaseResult]]
+# Re-measures cases in fresh worker processes: case ids -> per-process results of each.
+Remeasure = Callable[[list[str]], dict[str, list[CaseResult]]]
 
 
 @dataclass
@@ -50,10 +50,10 @@ def run_gate(
     if baseline is not None:
         path = baseline_path(results_dir, fingerprint_id)
         benches = {bench["param"]: bench for bench in run["benchmarks"]}
-        for suspect in comparison.suspects():
-            processes = [p for p in remeasure(suspect.case_id) if p.measurement is not None]
-            extra = benches[suspect.case_id]["extra_info"]
-            extra["confirmation"] = [process_entry(p) for p in processes]
+        suspects = [suspect.case_id for suspect in comparison.suspects()]
+        for case_id, results in (remeasure(suspects) if suspects else {}).items():
+            processes = [p for p in results if p.measurement is not None]
+            benches[case_id]["extra_info"]["confirmation"] = [process_entry(p) for p in processes]
         apply_confirmations(baseline, run, comparison, settings)
     record_comparison(run, comparison, path, settings)
     return GateOutcome(comparison, path)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from twinbench.baselines import save_baseline
-from twinbench.cases import Case
+from twinbench.cases import Case, execution_order
 from twinbench.execution import OK, SKIPPED, CaseResult, CaseRun, merge
 from twinbench.gate import GateOutcome, run_gate, verdict_lines
 from twinbench.numerics import refresh_references
@@ -124,11 +124,16 @@ class BenchSession:
             path = refresh_references(self.options.numerics_dir, model, by_cell, versions)
             self.notes.append(f"reference outputs refreshed: {path}")
 
-    def _remeasure(self, case_id: str) -> list[CaseResult]:
-        """A suspect measured again in fresh worker processes, after a fresh warm-up."""
+    def _remeasure(self, case_ids: list[str]) -> dict[str, list[CaseResult]]:
+        """Suspects measured again in fresh worker processes, each after a fresh warm-up.
+
+        One fresh pool serves all suspects, framework by framework: new processes, so the
+        per-process part of the noise is drawn again, without a framework start-up per case.
+        """
         pool = self._new_pool()
+        cases = sorted((Case.from_id(case_id) for case_id in case_ids), key=execution_order)
         try:
-            return pool.measure(Case.from_id(case_id), self.options.profile.timing)
+            return {case.id: pool.measure(case, self.options.profile.timing) for case in cases}
         finally:
             pool.close()
 
