@@ -33,3 +33,11 @@ def test_matmul_peak_is_a_plausible_rate():
     runner = TorchRunner()
     peak = runner.peak_flops("cpu")
     assert 1e8 < peak < 1e14  # between a slow phone and a GPU: catches unit slips (s vs ms)
+
+
+def test_transformer_attention_is_counted():
+    # per example: 2 layers x (q, k, v, out: 4*32*64*64 MACs; scores and mix: 2*32*32*64 MACs;
+    # MLP: 2*32*64*256 MACs) + head 64*10 MACs; 2 FLOPs per MAC
+    per_layer = 4 * 32 * 64 * 64 + 2 * 32 * 32 * 64 + 2 * 32 * 64 * 256
+    expected = 2 * (2 * per_layer + 64 * 10)
+    assert count_step_flops(load_spec("transformer"), "infer", 3) == 3 * expected

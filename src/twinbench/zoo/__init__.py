@@ -10,7 +10,7 @@ import importlib
 
 from twinbench.zoo.spec import ModelSpec
 
-MODEL_NAMES: tuple[str, ...] = ("mlp", "cnn", "lstm")
+MODEL_NAMES: tuple[str, ...] = ("mlp", "cnn", "lstm", "transformer")
 
 
 def load_spec(name: str) -> ModelSpec:

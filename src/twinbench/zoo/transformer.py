@@ -1,17 +1,16 @@
 """transformer: a small pre-norm encoder classifying token sequences; once per framework.
 
-token ids (batch, 32) -> token + learned position embedding (64 wide) -> 2 blocks, each
-x + attn(ln1(x)) then x + proj(gelu(fc(ln2(x)))) (nanoGPT's Block, without the causal mask)
--> ln_f -> mean over the sequence -> head: 10 logits. Exact (erf) GELU and LayerNorm eps 1e-5
-on both sides. No dropout, no attention mask.
+int64 token ids (batch, 32) -> token + learned position embedding (64 wide) -> 2 blocks, each
+x + attn(ln1(x)), then x + proj(gelu(fc(ln2(x)))) (nanoGPT's Block without the causal mask)
+-> ln_f -> mean over the sequence -> head: 10 logits. Exact (erf) GELU and LayerNorm eps 1e-5 on
+both sides; no dropout, no attention mask. PyTorch's `blocks.{i}.<part>` is Keras layer
+`block{i}_<part>`; every other name is the same on both sides.
 
-PyTorch block `blocks.{i}.<part>` is Keras layer `block{i}_<part>`; the rest have equal names.
-The attention is PyTorch's four nn.Linear (query, key, value, out) against Keras'
-MultiHeadAttention, whose variables hold the heads on their own axis: query/key/value kernel
-(d_model, heads, head_dim) and bias (heads, head_dim), output kernel (heads, head_dim, d_model).
-Those tensors need a reshape besides a transpose, which zoo/transfer.py's `Layout` (a pure axis
-permutation) cannot say, so this module adds `HeadSplit` and its own `load_weights`; the
-coverage check and the per-tensor shape assert are transfer.py's.
+PyTorch's attention is four nn.Linear (query, key, value, out); Keras' MultiHeadAttention keeps
+the heads on an axis of their own: query/key/value kernel (d_model, heads, head_dim) and bias
+(heads, head_dim), output kernel (heads, head_dim, d_model). Those need a reshape besides the
+transpose, which transfer.py's `Layout` (an axis permutation) cannot say: hence `HeadSplit` and
+this module's `load_weights`, which keep transfer.py's coverage check and shape assert.
 """
 
 from __future__ import annotations
@@ -249,14 +248,15 @@ def transfer(torch_model: nn.Module, keras_model: keras.Model) -> None:
 
 def keras_weights_as_torch(keras_model: keras.Model) -> dict[str, np.ndarray]:
     """The Keras weights under PyTorch names and layouts: the inverse of `transfer`."""
-    weights = {}
-    for name, variable, layout in weight_map(keras_model):
-        value = np.asarray(variable)
-        if isinstance(layout, HeadSplit):
-            weights[name] = layout.to_torch(value)
-        else:
-            weights[name] = value if layout is None else value.transpose(np.argsort(layout))
-    return weights
+    return {
+        name: _as_torch(np.asarray(var), layout) for name, var, layout in weight_map(keras_model)
+    }
+
+
+def _as_torch(value: np.ndarray, layout: Layout | HeadSplit) -> np.ndarray:
+    if isinstance(layout, HeadSplit):
+        return layout.to_torch(value)
+    return value if layout is None else value.transpose(np.argsort(layout))
 
 
 def to_keras_layout(x: np.ndarray) -> np.ndarray:
