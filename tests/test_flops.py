@@ -41,3 +41,10 @@ def test_transformer_attention_is_counted():
     per_layer = 4 * 32 * 64 * 64 + 2 * 32 * 32 * 64 + 2 * 32 * 64 * 256
     expected = 2 * (2 * per_layer + 64 * 10)
     assert count_step_flops(load_spec("transformer"), "infer", 3) == 3 * expected
+
+
+def test_lstm_gates_are_counted_analytically():
+    # embedding lookups are free; per example: 32 steps x 4 gates x (64 + 128) x 128 MACs
+    # plus the head 128 x 10; 2 FLOPs per MAC
+    expected = 2 * (32 * 4 * (64 + 128) * 128 + 128 * 10)
+    assert count_step_flops(load_spec("lstm"), "infer", 2) == 2 * expected

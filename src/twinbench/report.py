@@ -129,8 +129,9 @@ def _memory_cell(row: CaseRow) -> str:
     memory = row.memory or {}
     for key in ("cuda_peak_allocated_bytes", "tf_gpu_peak_bytes", "cpu_rss_growth_bytes"):
         if key in memory:
-            label = "rss+" if key == "cpu_rss_growth_bytes" else "peak "
-            return label + format_bytes(memory[key])
+            if key == "cpu_rss_growth_bytes":
+                return ("rss+" if memory[key] >= 0 else "rss") + format_bytes(memory[key])
+            return "peak " + format_bytes(memory[key])
     return "-"
 
 
