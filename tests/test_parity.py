@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 from twinbench.runners import keras_tf as keras_runner
 from twinbench.runners import torch_eager as torch_runner
 from twinbench.zoo import cnn, load_spec, mlp
-from twinbench.zoo.spec import make_batch
+from twinbench.zoo.spec import ModelSpec, make_batch
 
 ZOO = {"mlp": mlp, "cnn": cnn}
 DTYPES = ("float32", "float64")
@@ -93,14 +93,51 @@ def assert_parity(
 
 
 def infer_logits(
-    name: str, torch_model: torch.nn.Module, keras_twin: keras.Model, x: np.ndarray
+    spec: ModelSpec, torch_model: torch.nn.Module, keras_twin: keras.Model, x: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Logits of the runners' benchmarked inference steps: (PyTorch, Keras)."""
     with torch.inference_mode():
         torch_out = torch_runner.make_infer_step(torch_model, torch.from_numpy(x))()
-    keras_x = tf.constant(ZOO[name].SPEC.to_keras_layout(x))
+    keras_x = tf.constant(spec.to_keras_layout(x))
     keras_out = keras_runner.make_infer_step(keras_twin, keras_x)()
     return torch_runner.to_numpy(torch_out), keras_runner.to_numpy(keras_out)
+
+
+def train_step_pair(
+    spec: ModelSpec,
+    torch_model: torch.nn.Module,
+    keras_twin: keras.Model,
+    dtype: str,
+    x: np.ndarray,
+    y: np.ndarray,
+) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    """The runners' benchmarked training steps on one batch: (PyTorch, Keras)."""
+    torch_step = torch_runner.make_train_step(
+        torch_model,
+        torch_runner.make_optimizer(torch_model),
+        torch.from_numpy(x),
+        torch.from_numpy(y),
+    )
+    with keras_floatx(dtype):  # else a float64 model gets a float32 loss (no-op for float32)
+        keras_step = keras_runner.make_train_step(
+            keras_twin,
+            keras_runner.make_optimizer(),
+            tf.constant(spec.to_keras_layout(x)),
+            tf.constant(y),
+        )
+    return torch_step, keras_step
+
+
+def train_losses(
+    torch_step: Callable[[], Any], keras_step: Callable[[], Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Losses of TRAIN_STEPS steps of both frameworks: (PyTorch, Keras)."""
+    losses = [
+        (torch_runner.to_numpy(torch_step()), keras_runner.to_numpy(keras_step()))
+        for _ in range(TRAIN_STEPS)
+    ]
+    torch_losses, keras_losses = zip(*losses, strict=True)
+    return np.array(torch_losses), np.array(keras_losses)
 
 
 def batchnorms(torch_model: torch.nn.Module) -> dict[str, torch.nn.BatchNorm2d]:
@@ -183,7 +220,7 @@ def test_seed_determines_torch_weights(name: str, seed: int) -> None:
 def test_inference_parity(name: str, dtype: str, batch: int, seed: int) -> None:
     torch_model, keras_twin = twins(name, dtype, seed)
     x, _ = make_batch(ZOO[name].SPEC, batch, seed, dtype)
-    torch_out, keras_out = infer_logits(name, torch_model, keras_twin, x)
+    torch_out, keras_out = infer_logits(ZOO[name].SPEC, torch_model, keras_twin, x)
     assert_parity(torch_out, keras_out, TOLERANCE[dtype], "inference logits")
 
 
@@ -210,19 +247,7 @@ def test_training_mode_forward_parity(name: str, dtype: str, batch: int, seed: i
 def test_training_parity(name: str, dtype: str, batch: int, seed: int) -> None:
     torch_model, keras_twin = twins(name, dtype, seed)
     x, y = make_batch(ZOO[name].SPEC, batch, seed, dtype)
-    torch_step = torch_runner.make_train_step(
-        torch_model,
-        torch_runner.make_optimizer(torch_model),
-        torch.from_numpy(x),
-        torch.from_numpy(y),
-    )
-    with keras_floatx(dtype):  # else a float64 model gets a float32 loss (no-op for float32)
-        keras_step = keras_runner.make_train_step(
-            keras_twin,
-            keras_runner.make_optimizer(),
-            tf.constant(ZOO[name].SPEC.to_keras_layout(x)),
-            tf.constant(y),
-        )
+    torch_step, keras_step = train_step_pair(ZOO[name].SPEC, torch_model, keras_twin, dtype, x, y)
     history = variance_history(torch_model)
     losses: list[tuple[np.ndarray, np.ndarray]] = []
     for _ in range(TRAIN_STEPS):
@@ -270,7 +295,9 @@ def test_broken_transfer_fails_inference_parity(broken: str) -> None:
     module.load_weights(torch_model, keras_twin, breaks(module.weight_map(keras_twin)))
     x, _ = make_batch(module.SPEC, 4, 0)
     with pytest.raises(AssertionError):
-        assert_parity(*infer_logits(name, torch_model, keras_twin, x), TOLERANCE["float32"], broken)
+        assert_parity(
+            *infer_logits(ZOO[name].SPEC, torch_model, keras_twin, x), TOLERANCE["float32"], broken
+        )
 
 
 def test_forgotten_transpose_of_non_square_kernel_raises() -> None:

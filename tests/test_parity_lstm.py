@@ -29,23 +29,21 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # before the first `import
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 import torch
 from hypothesis import given
 
 from test_parity import (
     DTYPES,
     TOLERANCE,
-    TRAIN_STEPS,
     TRAIN_TOLERANCE,
     assert_parity,
     batches,
     few,
-    keras_floatx,
+    infer_logits,
     seeds,
+    train_losses,
+    train_step_pair,
 )
-from twinbench.runners import keras_tf as keras_runner
-from twinbench.runners import torch_eager as torch_runner
 from twinbench.zoo import lstm
 from twinbench.zoo.spec import make_batch
 
@@ -72,40 +70,12 @@ def twins(dtype: str, seed: int) -> tuple[torch.nn.Module, keras.Model]:
     return torch_model, keras_twin
 
 
-def infer_logits(
-    torch_model: torch.nn.Module, keras_twin: keras.Model, x: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Logits of the runners' benchmarked inference steps: (PyTorch, Keras)."""
-    with torch.inference_mode():
-        torch_out = torch_runner.make_infer_step(torch_model, torch.from_numpy(x))()
-    keras_out = keras_runner.make_infer_step(keras_twin, tf.constant(SPEC.to_keras_layout(x)))()
-    return torch_runner.to_numpy(torch_out), keras_runner.to_numpy(keras_out)
-
-
-def train_losses(
+def train_losses_for(
     torch_model: torch.nn.Module, keras_twin: keras.Model, dtype: str, batch: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Losses of TRAIN_STEPS runner train steps on one batch: (PyTorch, Keras)."""
     x, y = make_batch(SPEC, batch, seed, dtype)
-    torch_step = torch_runner.make_train_step(
-        torch_model,
-        torch_runner.make_optimizer(torch_model),
-        torch.from_numpy(x),
-        torch.from_numpy(y),
-    )
-    with keras_floatx(dtype):  # else a float64 model gets a float32 loss (no-op for float32)
-        keras_step = keras_runner.make_train_step(
-            keras_twin,
-            keras_runner.make_optimizer(),
-            tf.constant(SPEC.to_keras_layout(x)),
-            tf.constant(y),
-        )
-    losses = [
-        (torch_runner.to_numpy(torch_step()), keras_runner.to_numpy(keras_step()))
-        for _ in range(TRAIN_STEPS)
-    ]
-    torch_losses, keras_losses = zip(*losses, strict=True)
-    return np.array(torch_losses), np.array(keras_losses)
+    return train_losses(*train_step_pair(SPEC, torch_model, keras_twin, dtype, x, y))
 
 
 def assert_state_parity(
@@ -146,7 +116,7 @@ def test_spec_takes_token_ids() -> None:
 def test_inference_parity(dtype: str, batch: int, seed: int) -> None:
     torch_model, keras_twin = twins(dtype, seed)
     x, _ = make_batch(SPEC, batch, seed, dtype)
-    assert_parity(*infer_logits(torch_model, keras_twin, x), TOLERANCE[dtype], "logits")
+    assert_parity(*infer_logits(SPEC, torch_model, keras_twin, x), TOLERANCE[dtype], "logits")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -154,7 +124,7 @@ def test_inference_parity(dtype: str, batch: int, seed: int) -> None:
 @given(batch=batches, seed=seeds)
 def test_training_parity(dtype: str, batch: int, seed: int) -> None:
     torch_model, keras_twin = twins(dtype, seed)
-    torch_losses, keras_losses = train_losses(torch_model, keras_twin, dtype, batch, seed)
+    torch_losses, keras_losses = train_losses_for(torch_model, keras_twin, dtype, batch, seed)
     assert_parity(torch_losses, keras_losses, TRAIN_TOLERANCE[dtype], "losses")
     # float32 too: no ReLU or max pooling whose gradient jumps (module docstring).
     assert_state_parity(torch_model, keras_twin, TRAIN_TOLERANCE[dtype])
@@ -196,13 +166,13 @@ def test_broken_transfer_fails_inference_parity(broken: str) -> None:
     BROKEN[broken](torch_model, keras_twin)
     x, _ = make_batch(SPEC, 4, 0)
     with pytest.raises(AssertionError):
-        assert_parity(*infer_logits(torch_model, keras_twin, x), TOLERANCE["float32"], broken)
+        assert_parity(*infer_logits(SPEC, torch_model, keras_twin, x), TOLERANCE["float32"], broken)
 
 
 def test_training_both_torch_biases_breaks_parity() -> None:
     torch_model, keras_twin = twins("float64", 0)
     torch_model.lstm.bias_hh_l0.requires_grad_(True)  # the sum now moves at twice Keras' rate
-    torch_losses, keras_losses = train_losses(torch_model, keras_twin, "float64", 4, 0)
+    torch_losses, keras_losses = train_losses_for(torch_model, keras_twin, "float64", 4, 0)
     assert_parity(torch_losses[:1], keras_losses[:1], TRAIN_TOLERANCE["float64"], "first loss")
     with pytest.raises(AssertionError):
         assert_parity(torch_losses, keras_losses, TRAIN_TOLERANCE["float64"], "losses")

@@ -38,19 +38,18 @@ from hypothesis import given
 
 from test_parity import (
     TOLERANCE,
-    TRAIN_STEPS,
     TRAIN_TOLERANCE,
     Pairs,
     assert_parity,
     batches,
     few,
-    keras_floatx,
+    infer_logits,
     seeds,
     swap_sources,
+    train_losses,
+    train_step_pair,
     with_layout,
 )
-from twinbench.runners import keras_tf as keras_runner
-from twinbench.runners import torch_eager as torch_runner
 from twinbench.zoo import transformer
 from twinbench.zoo.spec import make_batch
 from twinbench.zoo.transformer import SPEC, HeadSplit
@@ -90,16 +89,6 @@ def twins(variant: str, seed: int) -> tuple[torch.nn.Module, keras.Model]:
     return torch_model, keras_twin
 
 
-def infer_logits(
-    torch_model: torch.nn.Module, keras_twin: keras.Model, x: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Logits of the runners' benchmarked inference steps: (PyTorch, Keras)."""
-    with torch.inference_mode():
-        torch_out = torch_runner.make_infer_step(torch_model, torch.from_numpy(x))()
-    keras_out = keras_runner.make_infer_step(keras_twin, tf.constant(SPEC.to_keras_layout(x)))()
-    return torch_runner.to_numpy(torch_out), keras_runner.to_numpy(keras_out)
-
-
 @few
 @given(seed=seeds)
 def test_seed_determines_torch_weights(seed: int) -> None:
@@ -133,7 +122,7 @@ def test_inference_parity(variant: str, batch: int, seed: int) -> None:
     torch_model, keras_twin = twins(variant, seed)
     x, _ = make_batch(SPEC, batch, seed)
     assert x.dtype == np.int64
-    torch_out, keras_out = infer_logits(torch_model, keras_twin, x)
+    torch_out, keras_out = infer_logits(SPEC, torch_model, keras_twin, x)
     assert_parity(torch_out, keras_out, INFER_TOLERANCE[variant], "inference logits")
 
 
@@ -143,21 +132,9 @@ def test_inference_parity(variant: str, batch: int, seed: int) -> None:
 def test_training_parity(dtype: str, batch: int, seed: int) -> None:
     torch_model, keras_twin = twins(dtype, seed)
     x, y = make_batch(SPEC, batch, seed)
-    torch_step = torch_runner.make_train_step(
-        torch_model,
-        torch_runner.make_optimizer(torch_model),
-        torch.from_numpy(x),
-        torch.from_numpy(y),
+    torch_losses, keras_losses = train_losses(
+        *train_step_pair(SPEC, torch_model, keras_twin, dtype, x, y)
     )
-    with keras_floatx(dtype):  # else a float64 model gets a float32 loss (no-op for float32)
-        keras_step = keras_runner.make_train_step(
-            keras_twin, keras_runner.make_optimizer(), tf.constant(x), tf.constant(y)
-        )
-    losses = [
-        (torch_runner.to_numpy(torch_step()), keras_runner.to_numpy(keras_step()))
-        for _ in range(TRAIN_STEPS)
-    ]
-    torch_losses, keras_losses = zip(*losses, strict=True)
     tolerance = TRAIN_TOLERANCE[dtype]
     assert_parity(torch_losses, keras_losses, tolerance, "losses")
     state = torch_model.state_dict()
@@ -226,7 +203,7 @@ def test_broken_transfer_fails_inference_parity(broken: str) -> None:
     transformer.load_weights(torch_model, keras_twin, pairs)
     x, _ = make_batch(SPEC, 4, 0)
     with pytest.raises(AssertionError):
-        assert_parity(*infer_logits(torch_model, keras_twin, x), TOLERANCE["float32"], broken)
+        assert_parity(*infer_logits(SPEC, torch_model, keras_twin, x), TOLERANCE["float32"], broken)
 
 
 def test_forgotten_or_doubled_tensor_raises() -> None:
