@@ -187,11 +187,6 @@ def keras_weights_as_torch(keras_model: keras.Model) -> dict[str, np.ndarray]:
     return weights
 
 
-def to_keras_layout(x: np.ndarray) -> np.ndarray:
-    """Token ids have the same layout in both frameworks."""
-    return x
-
-
 SPEC = ModelSpec(
     name="lstm",
     input_shape=(CONFIG.seq_len,),
@@ -199,6 +194,5 @@ SPEC = ModelSpec(
     build_torch=build_torch,
     build_keras=build_keras,
     transfer=transfer,
-    to_keras_layout=to_keras_layout,
     vocab_size=CONFIG.vocab_size,
 )

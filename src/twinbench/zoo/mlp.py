@@ -97,11 +97,6 @@ def keras_weights_as_torch(keras_model: keras.Model) -> dict[str, np.ndarray]:
     return weights_as_torch(weight_map(keras_model))
 
 
-def to_keras_layout(x: np.ndarray) -> np.ndarray:
-    """Flat inputs have the same layout in both frameworks."""
-    return x
-
-
 SPEC = ModelSpec(
     name="mlp",
     input_shape=(CONFIG.in_features,),
@@ -109,5 +104,4 @@ SPEC = ModelSpec(
     build_torch=build_torch,
     build_keras=build_keras,
     transfer=transfer,
-    to_keras_layout=to_keras_layout,
 )

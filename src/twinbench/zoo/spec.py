@@ -31,8 +31,9 @@ class ModelSpec:
     # Copies every PyTorch tensor into the Keras model (explicit transposes, shape assert per
     # tensor). The PyTorch model is the source of truth.
     transfer: Callable[[torch.nn.Module, keras.Model], None]
-    # PyTorch-layout input batch -> the same batch in Keras' layout (NCHW -> NHWC for images).
-    to_keras_layout: Callable[[np.ndarray], np.ndarray]
+    # PyTorch-layout input batch -> the same batch in Keras' layout (NCHW -> NHWC for images);
+    # flat features and token ids have the same layout in both.
+    to_keras_layout: Callable[[np.ndarray], np.ndarray] = lambda x: x
     # Token models: inputs are int64 ids in range(vocab_size) of shape (batch, *input_shape);
     # None: inputs are standard-normal floats.
     vocab_size: int | None = None

@@ -259,11 +259,6 @@ def _as_torch(value: np.ndarray, layout: Layout | HeadSplit) -> np.ndarray:
     return value if layout is None else value.transpose(np.argsort(layout))
 
 
-def to_keras_layout(x: np.ndarray) -> np.ndarray:
-    """Token ids have the same layout in both frameworks."""
-    return x
-
-
 SPEC = ModelSpec(
     name="transformer",
     input_shape=(CONFIG.seq_len,),
@@ -271,6 +266,5 @@ SPEC = ModelSpec(
     build_torch=build_torch,
     build_keras=build_keras,
     transfer=transfer,
-    to_keras_layout=to_keras_layout,
     vocab_size=CONFIG.vocab_size,
 )
