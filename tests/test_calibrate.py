@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twinbench.calibrate import calibrate_case, judge_pairs
+from twinbench.calibrate import calibrate, judge_pairs
 from twinbench.cases import Case
 from twinbench.compare import GateSettings
 from twinbench.execution import OK, CaseResult
@@ -39,15 +39,20 @@ def test_one_slow_repetition_shows_up_as_false_alarms():
     assert row.worst_ratio > 1.5
 
 
-def test_calibrate_case_measures_fresh_each_time():
-    case = Case.from_id("mlp-torch-cpu-infer-b1")
+def test_calibrate_measures_all_cases_fresh_each_repetition():
+    cases = [Case.from_id("mlp-torch-cpu-infer-b1"), Case.from_id("mlp-keras-cpu-infer-b1")]
     calls = []
 
-    def measure_fresh(c: Case) -> list[CaseResult]:
-        calls.append(c)
+    def measure_fresh(batch: list[Case]) -> dict[str, list[CaseResult]]:
+        calls.append([c.id for c in batch])
         samples = [1e-3 * (1 + 0.001 * i) for i in range(5)]
-        return [CaseResult(c, OK, measurement=Measurement(0.0, 8, samples)) for _ in range(3)]
+        return {
+            c.id: [CaseResult(c, OK, measurement=Measurement(0.0, 8, samples))] * 3 for c in batch
+        }
 
-    row = calibrate_case(case, 3, measure_fresh, GateSettings())
-    assert calls == [case] * 3
-    assert row.repetitions == 3 and row.pairs == 6
+    rows = calibrate(cases, 3, measure_fresh, GateSettings())
+    assert calls == [[c.id for c in cases]] * 3
+    assert [(r.case_id, r.repetitions, r.pairs) for r in rows] == [
+        ("mlp-torch-cpu-infer-b1", 3, 6),
+        ("mlp-keras-cpu-infer-b1", 3, 6),
+    ]

@@ -18,8 +18,8 @@ from twinbench.cases import Case
 from twinbench.compare import FASTER, REGRESSION, GateSettings, judge_samples
 from twinbench.execution import CaseResult
 
-# Measures a case once in a fresh set of worker processes.
-MeasureFresh = Callable[[Case], list[CaseResult]]
+# Measures the given cases once, in one fresh set of worker processes: id -> results.
+MeasureFresh = Callable[[list[Case]], dict[str, list[CaseResult]]]
 
 
 @dataclass(frozen=True)
@@ -40,21 +40,22 @@ class CalibrationRow:
         return self.false_alarms / self.pairs if self.pairs else 0.0
 
 
-def calibrate_case(
-    case: Case,
+def calibrate(
+    cases: list[Case],
     repetitions: int,
     measure_fresh: MeasureFresh,
     settings: GateSettings,
     progress: Callable[[str], None] = lambda _: None,
-) -> CalibrationRow:
-    """Measure `case` `repetitions` times, then judge every ordered pair of repetitions."""
-    runs = []
+) -> list[CalibrationRow]:
+    """Measure all cases `repetitions` times, then judge every ordered pair per case."""
+    runs: dict[str, list[tuple[tuple[float, ...], ...]]] = {case.id: [] for case in cases}
     for index in range(repetitions):
-        progress(f"{case.id}: repetition {index + 1}/{repetitions}")
-        measured = [r.measurement.samples for r in measure_fresh(case) if r.measurement]
-        if measured:
-            runs.append(tuple(tuple(samples) for samples in measured))
-    return judge_pairs(case.id, runs, settings)
+        progress(f"repetition {index + 1}/{repetitions} of {len(cases)} cases")
+        for case_id, results in measure_fresh(cases).items():
+            measured = [r.measurement.samples for r in results if r.measurement]
+            if measured:
+                runs[case_id].append(tuple(tuple(samples) for samples in measured))
+    return [judge_pairs(case_id, repeated, settings) for case_id, repeated in runs.items()]
 
 
 def judge_pairs(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from twinbench.baselines import baseline_path, load_baseline
-from twinbench.calibrate import calibrate_case
+from twinbench.calibrate import calibrate
 from twinbench.cases import Case, build_matrix
 from twinbench.compare import GateSettings, compare_runs
 from twinbench.execution import CaseResult
@@ -71,24 +71,21 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Repeated A/A measurements: false-alarm rate and detectable effect per case."""
     options = resolve_options(lambda name: getattr(args, name, None), Path.cwd())
-    rows = []
-    for case in build_matrix(options.selection):
 
-        def measure_fresh(case: Case) -> list[CaseResult]:
-            pool = WorkerPool(options.processes, options.threads)
-            try:
-                return pool.measure(case, options.profile.timing)
-            finally:
-                pool.close()
+    def measure_fresh(cases: list[Case]) -> dict[str, list[CaseResult]]:
+        pool = WorkerPool(options.processes, options.threads)
+        try:
+            return pool.measure_all(cases, options.profile.timing)
+        finally:
+            pool.close()
 
-        row = calibrate_case(
-            case,
-            args.repetitions,
-            measure_fresh,
-            options.gate,
-            progress=lambda line: print(line, file=sys.stderr, flush=True),
-        )
-        rows.append(row)
+    rows = calibrate(
+        build_matrix(options.selection),
+        args.repetitions,
+        measure_fresh,
+        options.gate,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
     print(calibration_table(rows))
     return EXIT_OK
 
@@ -134,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate = commands.add_parser(
         "calibrate",
         help="measure unchanged cases repeatedly: the gate's false-alarm rate on this machine",
-        description="Measure each selected case --repetitions times, each time in fresh worker "
-        "processes, judge every ordered pair of repetitions as the gate would (before "
+        description="Measure the selected cases --repetitions times, each time in a fresh set of "
+        "worker processes, judge every ordered pair of repetitions as the gate would (before "
         "confirmation), and print per case the false-alarm rate, the median smallest "
         "detectable slowdown and the worst ratio seen between unchanged repetitions. Takes "
         "options of `pytest benches` to select cases and gate settings to judge them.",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from twinbench.baselines import save_baseline
-from twinbench.cases import Case, execution_order
+from twinbench.cases import Case
 from twinbench.execution import OK, SKIPPED, CaseResult, CaseRun, merge
 from twinbench.gate import GateOutcome, run_gate, verdict_lines
 from twinbench.numerics import refresh_references
@@ -131,9 +131,9 @@ class BenchSession:
         per-process part of the noise is drawn again, without a framework start-up per case.
         """
         pool = self._new_pool()
-        cases = sorted((Case.from_id(case_id) for case_id in case_ids), key=execution_order)
         try:
-            return {case.id: pool.measure(case, self.options.profile.timing) for case in cases}
+            cases = [Case.from_id(case_id) for case_id in case_ids]
+            return pool.measure_all(cases, self.options.profile.timing)
         finally:
             pool.close()
 

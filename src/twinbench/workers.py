@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from twinbench.cases import Case
+from twinbench.cases import Case, execution_order
 from twinbench.execution import ERROR, CaseResult, result_from_json
 from twinbench.timing import TimingSettings
 
@@ -127,6 +127,11 @@ class WorkerPool:
             if result.status != "ok":
                 break  # the same failure in every process would only cost time
         return results
+
+    def measure_all(self, cases: list[Case], timing: TimingSettings) -> dict[str, list[CaseResult]]:
+        """Every case measured in this pool, framework by framework (a framework starts once)."""
+        ordered = sorted(cases, key=execution_order)
+        return {case.id: self.measure(case, timing) for case in ordered}
 
     def _switch_to(self, framework: str) -> None:
         if framework == self.framework:
