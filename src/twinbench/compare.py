@@ -186,7 +186,7 @@ def judge_samples(
     return Verdict(
         case_id,
         verdict,
-        baseline_median_s=_median(baseline),
+        baseline_median_s=pooled_median(baseline),
         current_median_s=current_median_s,
         ratio=estimate.ratio,
         raw_ratio=estimate.ratio * scale,
@@ -203,7 +203,3 @@ def confirm(verdict: Verdict, recheck: Verdict) -> Verdict:
     if agreed:
         return replace(verdict, confirmed=True, note=note)
     return replace(verdict, verdict=OK, confirmed=False, note=f"not confirmed, {note}")
-
-
-def _median(processes: tuple[tuple[float, ...], ...]) -> float:
-    return pooled_median(processes)

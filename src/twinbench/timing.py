@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# The timed callable, pyperf style: runs `loops` steps (device sync included) -> seconds.
 TimeLoops = Callable[[int], float]
 
 

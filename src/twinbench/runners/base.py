@@ -10,14 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from twinbench.cases import Case
+from twinbench.timing import TimeLoops
 from twinbench.zoo.spec import ModelSpec
 
 # Training hyper-parameters shared by both frameworks, so their steps do the same arithmetic.
 LEARNING_RATE = 0.01
 MOMENTUM = 0.9
-
-# The timed callable, pyperf style: runs `loops` steps (device sync included) -> seconds.
-TimeLoops = Callable[[int], float]
 
 
 @dataclass
