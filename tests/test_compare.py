@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fixtures.runs import METADATA, run_with
 
-from twinbench.compare import GateSettings, compare_runs, confirm, judge_samples
+from twinbench.compare import GateSettings, compare_runs
 
 SETTINGS = GateSettings()
 CASES = {"mlp-torch-cpu-infer-b1": 1e-4, "mlp-keras-cpu-infer-b1": 3e-4}
@@ -73,18 +73,6 @@ def test_strict_fails_on_more_than_regressions():
     comparison = compare_runs(None, run_with(CASES), SETTINGS)
     assert comparison.failed(strict=False) == []
     assert len(comparison.failed(strict=True)) == 2
-
-
-def test_confirmation_keeps_only_agreeing_regressions():
-    base = ((1e-3, 1e-3), (1.01e-3, 1.01e-3), (0.99e-3, 0.99e-3))
-    slow = tuple(tuple(s * 2 for s in p) for p in base)
-    suspect = judge_samples("mlp-torch-cpu-infer-b1", base, slow, SETTINGS)
-    assert suspect.verdict == "regression"
-    agreed = confirm(suspect, judge_samples("mlp-torch-cpu-infer-b1", base, slow, SETTINGS))
-    assert (agreed.verdict, agreed.confirmed) == ("regression", True)
-    refuted = confirm(suspect, judge_samples("mlp-torch-cpu-infer-b1", base, base, SETTINGS))
-    assert (refuted.verdict, refuted.confirmed) == ("ok", False)
-    assert "not confirmed" in refuted.note
 
 
 def test_normalising_by_the_probe_divides_out_a_slower_machine():

@@ -1,4 +1,4 @@
-"""The gate of one run: suspects are re-measured once, confirmed or cleared, and recorded."""
+"""The gate of one run: suspects are re-measured in rounds, confirmed or cleared, recorded."""
 
 from __future__ import annotations
 
@@ -6,48 +6,96 @@ from fixtures.runs import measured, run_with
 
 from twinbench.baselines import save_baseline
 from twinbench.compare import GateSettings
-from twinbench.gate import run_gate, verdict_lines
+from twinbench.gate import Remeasurement, run_gate, verdict_lines
 
 CASES = {"mlp-torch-cpu-infer-b1": 1e-4, "mlp-keras-cpu-infer-b1": 3e-4}
 SLOW = {"mlp-torch-cpu-infer-b1": 2e-4, "mlp-keras-cpu-infer-b1": 3e-4}
 
 
-def remeasure_at(step_s: float, calls: list[list[str]]):
-    """A fake re-measurement whose processes all run at `step_s` per step."""
+def remeasure_at(step_s: float, calls: list[tuple[list[str], float | None]]):
+    """A fake confirmation round whose processes all run at `step_s` per step."""
 
-    def remeasure(case_ids: list[str]):
-        calls.append(case_ids)
-        return {case_id: measured(case_id, step_s).processes for case_id in case_ids}
+    def remeasure(case_ids: list[str], reference_probe_s: float | None) -> Remeasurement:
+        calls.append((case_ids, reference_probe_s))
+        results = {case_id: measured(case_id, step_s).processes for case_id in case_ids}
+        return Remeasurement(results, probe_s=0.0084, waited_s=0.0)
 
     return remeasure
+
+
+def bench_of(run, case_id):
+    return next(b for b in run["benchmarks"] if b["param"] == case_id)
 
 
 def test_a_suspect_that_stays_slow_is_a_confirmed_regression(tmp_path):
     save_baseline(tmp_path, run_with(CASES), "base.json")
     run, calls = run_with(SLOW), []
     outcome = run_gate(run, tmp_path, GateSettings(), remeasure_at(2e-4, calls))
-    assert calls == [["mlp-torch-cpu-infer-b1"]]  # only the suspect, once
+    # Only the suspect, and one round is enough when it agrees so clearly.
+    assert [ids for ids, _ in calls] == [["mlp-torch-cpu-infer-b1"]]
     verdicts = {v.case_id: v for v in outcome.comparison.verdicts}
-    assert verdicts["mlp-torch-cpu-infer-b1"].verdict == "regression"
-    assert verdicts["mlp-torch-cpu-infer-b1"].confirmed is True
+    slow = verdicts["mlp-torch-cpu-infer-b1"]
+    assert (slow.verdict, slow.confirmed) == ("regression", True)
+    assert "6 processes" in slow.note  # the run's 3 and the round's 3, pooled
     assert outcome.comparison.failed(strict=False)
-    bench = next(b for b in run["benchmarks"] if b["param"] == "mlp-torch-cpu-infer-b1")
-    assert len(bench["extra_info"]["confirmation"]) == 3  # stored for `twinbench check`
-    stored = run["twinbench"]["comparison"]["verdicts"]
-    assert {v["verdict"] for v in stored} == {"regression", "ok"}
-    assert any("confirmed by re-measurement" in line for line in verdict_lines(outcome))
+    (stored_round,) = bench_of(run, "mlp-torch-cpu-infer-b1")["extra_info"]["confirmation"]
+    assert len(stored_round["processes"]) == 3 and stored_round["probe_s"] == 0.0084
+    stored = run["twinbench"]["comparison"]
+    assert {v["verdict"] for v in stored["verdicts"]} == {"regression", "ok"}
+    assert stored["settings"]["confirm_rounds"] == 3
+    lines = verdict_lines(outcome)
+    assert any("confirmed by re-measurement" in line for line in lines)
+    assert any(line.startswith("confirmation: 1 round(s) of 1 suspect(s)") for line in lines)
 
 
 def test_a_suspect_that_recovers_is_cleared(tmp_path):
     save_baseline(tmp_path, run_with(CASES), "base.json")
-    outcome = run_gate(run_with(SLOW), tmp_path, GateSettings(), remeasure_at(1e-4, []))
+    calls: list = []
+    outcome = run_gate(run_with(SLOW), tmp_path, GateSettings(), remeasure_at(1e-4, calls))
     (cleared,) = [v for v in outcome.comparison.verdicts if v.confirmed is False]
     assert cleared.verdict == "ok" and "not confirmed" in cleared.note
+    # Round 1 disagrees, but pooled with the run's 2x the median is still 1.5x; round 2 brings
+    # the pooled ratio under the threshold.
+    assert len(calls) == 2
     assert not outcome.comparison.failed(strict=False)
 
 
+def test_an_undecided_suspect_gets_more_rounds_but_no_more_than_configured(tmp_path):
+    save_baseline(tmp_path, run_with(CASES), "base.json")
+    run, calls = run_with(SLOW), []
+    # Rounds at 1.25x never agree with a 1.3 threshold; while the run's 2x keeps the pooled
+    # ratio above it the suspect stays open: both rounds are used, then it is cleared.
+    settings = GateSettings(threshold=1.3, confirm_rounds=2)
+    outcome = run_gate(run, tmp_path, settings, remeasure_at(1.25e-4, calls))
+    assert len(calls) == 2
+    rounds = bench_of(run, "mlp-torch-cpu-infer-b1")["extra_info"]["confirmation"]
+    assert len(rounds) == 2
+    (decided,) = [v for v in outcome.comparison.verdicts if v.confirmed is not None]
+    assert (decided.verdict, decided.confirmed) == ("ok", False)
+
+
+def test_the_baseline_probe_is_passed_so_rounds_can_wait_for_a_calm_machine(tmp_path):
+    baseline = run_with(CASES)
+    baseline["twinbench"]["probe"] = {"start_s": 0.008, "end_s": 0.010}
+    save_baseline(tmp_path, baseline, "base.json")
+    calls: list = []
+    run_gate(run_with(SLOW), tmp_path, GateSettings(), remeasure_at(2e-4, calls))
+    assert abs(calls[0][1] - 0.009) < 1e-12  # the mean of its start and end probes
+
+
+def test_zero_rounds_leaves_a_significant_suspect_unconfirmed(tmp_path):
+    save_baseline(tmp_path, run_with(CASES), "base.json")
+    calls: list = []
+    settings = GateSettings(confirm_rounds=0)
+    outcome = run_gate(run_with(SLOW), tmp_path, settings, remeasure_at(2e-4, calls))
+    assert calls == []
+    (suspect,) = [v for v in outcome.comparison.verdicts if v.verdict == "regression"]
+    assert suspect.confirmed is None
+    assert any("not re-measured" in line for line in verdict_lines(outcome))
+
+
 def test_nothing_is_re_measured_without_a_baseline(tmp_path):
-    calls: list[list[str]] = []
+    calls: list = []
     outcome = run_gate(run_with(SLOW), tmp_path, GateSettings(), remeasure_at(2e-4, calls))
     assert calls == [] and outcome.baseline is None
     assert {v.verdict for v in outcome.comparison.verdicts} == {"no-baseline"}

@@ -51,6 +51,7 @@ def test_profile_supplies_batch_sizes_unless_given(tmp_path: Path):
         "no_compare": False,
         "strict_gate": False,
         "normalise_by_probe": False,
+        "confirm_rounds": 3,
         "regression_threshold": 1.1,
         "case_threshold": [("*-b1", 1.3)],
     }

@@ -11,10 +11,15 @@ from typing import Any
 from twinbench.baselines import baseline_path, load_baseline
 from twinbench.calibrate import calibrate
 from twinbench.cases import Case, build_matrix
-from twinbench.compare import GateSettings, compare_runs
+from twinbench.compare import compare_runs
 from twinbench.execution import CaseResult
 from twinbench.gate import GateOutcome, apply_confirmations, verdict_lines
-from twinbench.options import add_bench_options, add_gate_options, resolve_options
+from twinbench.options import (
+    add_bench_options,
+    add_gate_options,
+    gate_settings,
+    resolve_options,
+)
 from twinbench.report import calibration_table, run_summary
 from twinbench.storage import RunFileError, read_run
 from twinbench.workers import WorkerPool
@@ -56,11 +61,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     except RunFileError as error:
         print(f"twinbench: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    settings = GateSettings(
-        threshold=args.regression_threshold,
-        case_thresholds=tuple(args.case_threshold),
-        normalise=args.normalise_by_probe,
-    )
+    settings = gate_settings(lambda name: getattr(args, name))
     comparison = compare_runs(baseline, run, settings)
     if baseline is not None:
         apply_confirmations(baseline, run, comparison, settings)

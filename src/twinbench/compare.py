@@ -3,14 +3,15 @@
 A case is a regression only when the slowdown is large enough (ratio of medians at or above
 the threshold) *and* significant at the process level (Student's t-test on log process
 medians, see `stats`).
-Confirmation by re-measurement happens in the session; `confirm` applies its result.
+Suspects are re-measured by the session and decided in `confirm`.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import math
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from twinbench.metadata import fingerprint_differences
@@ -44,6 +45,8 @@ class GateSettings:
     alpha: float = 0.01
     # Divide current times by the machine-speed drift (probe now / probe in the baseline).
     normalise: bool = False
+    # Most re-measurement rounds per suspect; each look is tested at alpha / confirm_rounds.
+    confirm_rounds: int = 3
 
     def threshold_for(self, case_id: str) -> float:
         """The threshold that applies to `case_id`."""
@@ -87,10 +90,12 @@ class Comparison:
     drift: float | None = None
     # What current times were divided by (the drift when normalising, else 1).
     scale: float = 1.0
+    # One entry per re-measurement round: suspects, seconds measuring, seconds waiting.
+    rounds: list[dict[str, Any]] = field(default_factory=list)
 
-    def suspects(self) -> list[Verdict]:
-        """Regressions not yet confirmed by a re-measurement."""
-        return [v for v in self.verdicts if v.verdict == REGRESSION and v.confirmed is None]
+    def pending(self, is_suspect: Callable[[Verdict], bool]) -> list[Verdict]:
+        """The verdicts that `is_suspect` says still need a re-measurement."""
+        return [v for v in self.verdicts if is_suspect(v)]
 
     def failed(self, strict: bool) -> list[Verdict]:
         """Verdicts that make the run fail."""
@@ -194,12 +199,3 @@ def judge_samples(
         interval=(estimate.low, estimate.high) if math.isfinite(estimate.low) else None,
         detectable=estimate.minimum_detectable(settings.alpha, threshold),
     )
-
-
-def confirm(verdict: Verdict, recheck: Verdict) -> Verdict:
-    """A suspect stays a regression only if the re-measurement is one too."""
-    agreed = recheck.verdict == REGRESSION
-    note = f"re-measured: {recheck.ratio:.2f}x" if recheck.ratio is not None else recheck.note
-    if agreed:
-        return replace(verdict, confirmed=True, note=note)
-    return replace(verdict, verdict=OK, confirmed=False, note=f"not confirmed, {note}")

@@ -9,22 +9,36 @@ from typing import Any
 
 from twinbench.baselines import baseline_path, load_baseline
 from twinbench.compare import (
-    ERROR,
     NO_BASELINE,
     REGRESSION,
     Comparison,
     GateSettings,
     Verdict,
     compare_runs,
-    confirm,
-    judge_samples,
 )
+from twinbench.confirm import decide, is_suspect, round_entry, stored_rounds
 from twinbench.execution import CaseResult
+from twinbench.probe import probe_seconds
 from twinbench.report import format_seconds, format_table
 from twinbench.runfile import case_rows, process_entry
 
-# Re-measures cases in fresh worker processes: case ids -> per-process results of each.
-Remeasure = Callable[[list[str]], dict[str, list[CaseResult]]]
+
+@dataclass
+class Remeasurement:
+    """One confirmation round: the suspects measured again in fresh worker processes."""
+
+    # case id -> the result of each fresh process
+    results: dict[str, list[CaseResult]]
+    # Machine-speed probe just before the round, and seconds spent waiting for a calm machine.
+    probe_s: float | None = None
+    waited_s: float | None = None
+    # Wall time of the round's measurements, waiting excluded.
+    elapsed_s: float = 0.0
+
+
+# Re-measures the given case ids; the float is the baseline's probe time, to wait for a machine
+# as fast as the baseline's before measuring (None: unknown, do not wait).
+Remeasure = Callable[[list[str], float | None], Remeasurement]
 
 
 @dataclass
@@ -38,9 +52,9 @@ class GateOutcome:
 def run_gate(
     run: dict[str, Any], results_dir: Path, settings: GateSettings, remeasure: Remeasure
 ) -> GateOutcome:
-    """Compare `run` with its fingerprint's baseline and re-measure every suspect.
+    """Compare `run` with its fingerprint's baseline; re-measure suspects round by round.
 
-    Raises RunFileError when the baseline exists but is unreadable. Confirmation samples go
+    Raises RunFileError when the baseline exists but is unreadable. Each round's samples go
     into the run (``extra_info.confirmation``), the verdicts under ``twinbench.comparison``.
     """
     fingerprint_id = run["twinbench"]["fingerprint_id"]
@@ -50,11 +64,24 @@ def run_gate(
     if baseline is not None:
         path = baseline_path(results_dir, fingerprint_id)
         benches = {bench["param"]: bench for bench in run["benchmarks"]}
-        suspects = [suspect.case_id for suspect in comparison.suspects()]
-        for case_id, results in (remeasure(suspects) if suspects else {}).items():
-            processes = [p for p in results if p.measurement is not None]
-            benches[case_id]["extra_info"]["confirmation"] = [process_entry(p) for p in processes]
-        apply_confirmations(baseline, run, comparison, settings)
+        for _ in range(settings.confirm_rounds):
+            pending = [v.case_id for v in comparison.pending(lambda v: is_suspect(v, settings))]
+            if not pending:
+                break
+            measured = remeasure(pending, probe_seconds(baseline))
+            comparison.rounds.append(
+                {
+                    "cases": len(pending),
+                    "elapsed_s": measured.elapsed_s,
+                    "waited_s": measured.waited_s,
+                }
+            )
+            for case_id in pending:
+                processes = [p for p in measured.results.get(case_id, []) if p.measurement]
+                entries = [process_entry(p) for p in processes]
+                entry = round_entry(entries, measured.probe_s, measured.waited_s)
+                benches[case_id]["extra_info"].setdefault("confirmation", []).append(entry)
+            apply_confirmations(baseline, run, comparison, settings)
     record_comparison(run, comparison, path, settings)
     return GateOutcome(comparison, path)
 
@@ -62,22 +89,24 @@ def run_gate(
 def apply_confirmations(
     baseline: dict[str, Any], run: dict[str, Any], comparison: Comparison, settings: GateSettings
 ) -> None:
-    """Judge each suspect again on the re-measurement stored in the run, if there is one."""
+    """Decide each open suspect on the re-measurement rounds stored in the run, if any."""
     base_rows = {row.case.id: row for row in case_rows(baseline)}
+    current_rows = {row.case.id: row for row in case_rows(run)}
     benches = {bench["param"]: bench for bench in run["benchmarks"]}
     for index, suspect in enumerate(comparison.verdicts):
-        if suspect.verdict != REGRESSION or suspect.confirmed is not None:
+        if not is_suspect(suspect, settings):
             continue
-        stored = benches[suspect.case_id]["extra_info"].get("confirmation")
-        if stored is None:
+        rounds = stored_rounds(benches[suspect.case_id]["extra_info"])
+        if not rounds:
             continue  # never re-measured (e.g. gated with --no-compare, checked later)
-        samples = tuple(tuple(p["samples"]) for p in stored if p.get("samples"))
-        if samples:
-            base = base_rows[suspect.case_id].process_samples
-            recheck = judge_samples(suspect.case_id, base, samples, settings, comparison.scale)
-        else:
-            recheck = Verdict(suspect.case_id, ERROR, note="re-measurement produced no samples")
-        comparison.verdicts[index] = confirm(suspect, recheck)
+        comparison.verdicts[index] = decide(
+            suspect,
+            base_rows[suspect.case_id].process_samples,
+            current_rows[suspect.case_id].process_samples,
+            rounds,
+            settings,
+            comparison.scale,
+        )
 
 
 def record_comparison(
@@ -91,8 +120,10 @@ def record_comparison(
             "case_thresholds": [list(pair) for pair in settings.case_thresholds],
             "alpha": settings.alpha,
             "normalise": settings.normalise,
+            "confirm_rounds": settings.confirm_rounds,
         },
         "drift": comparison.drift,
+        "confirmation_rounds": comparison.rounds,
         "fingerprint_changes": {k: list(v) for k, v in comparison.fingerprint_changes.items()},
         "verdicts": [v.as_dict() for v in comparison.verdicts],
     }
@@ -128,8 +159,22 @@ def verdict_lines(outcome: GateOutcome) -> list[str]:
     ]
     headers = ("case", "verdict", "baseline", "current", "ratio", "detects >=", "note")
     lines = [f"Regression gate ({source})", "", format_table(headers, rows)]
+    lines += confirmation_lines(outcome.comparison.rounds)
     lines += [regression_line(v) for v in outcome.comparison.verdicts if v.verdict == REGRESSION]
     return lines
+
+
+def confirmation_lines(rounds: list[dict[str, Any]]) -> list[str]:
+    """What the re-measurement rounds cost, so the price of confirmation stays visible."""
+    if not rounds:
+        return []
+    elapsed = sum(r["elapsed_s"] for r in rounds)
+    waited = sum(r["waited_s"] or 0.0 for r in rounds)
+    cases = ", ".join(str(r["cases"]) for r in rounds)
+    line = f"confirmation: {len(rounds)} round(s) of {cases} suspect(s), {elapsed:.0f} s measuring"
+    if waited >= 1:
+        line += f", {waited:.0f} s waiting for the machine to run at the baseline's speed"
+    return [line]
 
 
 def _detectable_cell(detectable: float | None) -> str:

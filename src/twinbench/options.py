@@ -60,6 +60,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """Parser for an integer of 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}; expected an integer >= 0")
+    return int(text)
+
+
 def available_cpus() -> int:
     """CPUs this process may run on (affinity aware), the default thread count."""
     if hasattr(os, "sched_getaffinity"):
@@ -223,6 +230,15 @@ def add_gate_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         help="divide current times by the machine-speed drift (probe now / probe in the "
         "baseline) before judging; raw and normalised ratios are both reported",
     )
+    addoption(
+        f"--{prefix}confirm-rounds",
+        type=non_negative_int,
+        default=3,
+        metavar="N",
+        help="re-measure each suspect (a case slower by the threshold) in up to N rounds of "
+        "fresh processes; it is a regression only when a round agrees and all processes pooled "
+        "are significant at alpha/N (default: 3; 0 turns confirmation off)",
+    )
     # Not `--strict`: pytest owns that flag (it turns on its own strict mode).
     addoption(
         f"--{prefix}strict-gate",
@@ -276,9 +292,15 @@ def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
         refresh_numerics=bool(get("refresh_numerics")),
         compare=not get("no_compare"),
         strict=bool(get("strict_gate")),
-        gate=GateSettings(
-            threshold=get("regression_threshold"),
-            case_thresholds=tuple(get("case_threshold") or ()),
-            normalise=bool(get("normalise_by_probe")),
-        ),
+        gate=gate_settings(get),
+    )
+
+
+def gate_settings(get: Callable[[str], Any]) -> GateSettings:
+    """The gate's settings from parsed option values (looked up by dest name)."""
+    return GateSettings(
+        threshold=get("regression_threshold"),
+        case_thresholds=tuple(get("case_threshold") or ()),
+        normalise=bool(get("normalise_by_probe")),
+        confirm_rounds=get("confirm_rounds"),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,11 @@ import pytest
 
 from twinbench.baselines import save_baseline
 from twinbench.cases import Case
-from twinbench.execution import OK, SKIPPED, CaseResult, CaseRun, merge
-from twinbench.gate import GateOutcome, run_gate, verdict_lines
+from twinbench.execution import OK, SKIPPED, CaseRun, merge
+from twinbench.gate import GateOutcome, Remeasurement, run_gate, verdict_lines
 from twinbench.numerics import refresh_references
 from twinbench.options import BenchOptions
-from twinbench.probe import measure_probe
+from twinbench.probe import measure_probe, wait_for_calm
 from twinbench.report import run_summary
 from twinbench.runfile import build_run
 from twinbench.storage import RunFileError, write_run
@@ -124,18 +125,25 @@ class BenchSession:
             path = refresh_references(self.options.numerics_dir, model, by_cell, versions)
             self.notes.append(f"reference outputs refreshed: {path}")
 
-    def _remeasure(self, case_ids: list[str]) -> dict[str, list[CaseResult]]:
-        """Suspects measured again in fresh worker processes, each after a fresh warm-up.
+    def _remeasure(self, case_ids: list[str], reference_probe_s: float | None) -> Remeasurement:
+        """One confirmation round: suspects measured again in fresh worker processes.
 
-        One fresh pool serves all suspects, framework by framework: new processes, so the
-        per-process part of the noise is drawn again, without a framework start-up per case.
+        The round first waits for the machine to run as fast as it did for the baseline (see
+        `wait_for_calm`). One fresh pool serves all suspects, framework by framework: new
+        processes, so the per-process part of the noise is drawn again, without a framework
+        start-up per case.
         """
+        probe_s, waited_s = None, 0.0
+        if reference_probe_s:
+            probe_s, waited_s = wait_for_calm(reference_probe_s)
+        started = time.perf_counter()
         pool = self._new_pool()
         try:
             cases = [Case.from_id(case_id) for case_id in case_ids]
-            return pool.measure_all(cases, self.options.profile.timing)
+            results = pool.measure_all(cases, self.options.profile.timing)
         finally:
             pool.close()
+        return Remeasurement(results, probe_s, waited_s, time.perf_counter() - started)
 
     def summary_lines(self) -> list[str]:
         """What the terminal shows at the end: tables from the run file's data, then the gate."""

@@ -1,0 +1,103 @@
+"""Sequential confirmation: suspects are re-measured in rounds until the evidence decides.
+
+Why rounds, and why pooled. Measured on the project's 2-core machine, the noise comes in
+phases lasting seconds (a process, or several back to back, running 1.5-2x slower), so the
+processes of one run are not independent witnesses and one run alone cannot tell a 25%
+slowdown from an unlucky phase (see stats.py and the regression-gate issue). Each round
+measures the suspects again in fresh worker processes, later in time, after a fresh warm-up.
+A suspect becomes a confirmed regression only when
+
+- the latest round on its own is slower by at least the threshold (the re-measurement agrees),
+- all current processes pooled (run and rounds) are slower by at least the threshold, and
+- the pooled slowdown is significant at alpha / rounds (Bonferroni over the looks, so
+  looking after every round does not raise the false-alarm rate above alpha).
+
+A suspect is cleared as soon as the pooled ratio falls below the threshold, or when the last
+round still leaves it not significant. A suspect is any case whose ratio reaches the threshold,
+significant or not: the rounds, not the first run, decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from twinbench.compare import OK, REGRESSION, GateSettings, Verdict, judge_samples
+
+Processes = tuple[tuple[float, ...], ...]
+
+
+@dataclass(frozen=True)
+class Round:
+    """One re-measurement of a suspect, in fresh processes."""
+
+    processes: Processes
+    # Machine-speed probe just before the round, and how long the round waited for a calm
+    # machine (seconds); None when unknown (files from before rounds were stored).
+    probe_s: float | None = None
+    waited_s: float | None = None
+
+
+def round_entry(
+    processes: list[dict[str, Any]], probe_s: float | None, waited_s: float | None
+) -> dict[str, Any]:
+    """A round as the run file stores it; `processes` are run-file process entries."""
+    return {"probe_s": probe_s, "waited_s": waited_s, "processes": processes}
+
+
+def is_suspect(verdict: Verdict, settings: GateSettings) -> bool:
+    """Slower by at least the threshold and not yet decided by a re-measurement."""
+    return (
+        verdict.verdict in (OK, REGRESSION)
+        and verdict.confirmed is None
+        and verdict.ratio is not None
+        and verdict.ratio >= settings.threshold_for(verdict.case_id)
+    )
+
+
+def decide(
+    suspect: Verdict,
+    baseline: Processes,
+    current: Processes,
+    rounds: Sequence[Round],
+    settings: GateSettings,
+    scale: float = 1.0,
+) -> Verdict:
+    """The suspect's verdict after `rounds`: confirmed, cleared, or (confirmed None) open."""
+    case_id = suspect.case_id
+    measured = [r for r in rounds if r.processes]
+    if not measured:
+        return replace(suspect, verdict=OK, confirmed=False, note="re-measurement failed")
+    threshold = settings.threshold_for(case_id)
+    latest = judge_samples(case_id, baseline, measured[-1].processes, settings, scale)
+    pooled_processes = current + tuple(p for r in measured for p in r.processes)
+    look = replace(settings, alpha=settings.alpha / max(1, settings.confirm_rounds))
+    pooled = judge_samples(case_id, baseline, pooled_processes, look, scale)
+    note = (
+        f"{len(measured)} re-measurement round(s): latest {latest.ratio:.2f}x,"
+        f" pooled {pooled.ratio:.2f}x over {len(pooled_processes)} processes"
+    )
+    if pooled.verdict == REGRESSION and (latest.ratio or 0) >= threshold:
+        return replace(pooled, confirmed=True, note=note)
+    cleared = (pooled.ratio or 0) < threshold or len(measured) >= settings.confirm_rounds
+    if cleared:
+        return replace(suspect, verdict=OK, confirmed=False, note=f"not confirmed, {note}")
+    return replace(suspect, note=note)
+
+
+def stored_rounds(extra_info: dict[str, Any]) -> list[Round]:
+    """The rounds stored in a benchmark's extra_info (older files: one flat round)."""
+    stored = extra_info.get("confirmation")
+    if not stored:
+        return []
+    if "samples" in stored[0] or "status" in stored[0]:  # before rounds: a list of processes
+        stored = [{"processes": stored}]
+    return [
+        Round(
+            processes=tuple(tuple(p["samples"]) for p in entry["processes"] if p.get("samples")),
+            probe_s=entry.get("probe_s"),
+            waited_s=entry.get("waited_s"),
+        )
+        for entry in stored
+    ]
