@@ -1,10 +1,12 @@
 """A/A calibration: measure unchanged cases several times and see what the gate would say.
 
-Every pair of repetitions is judged as baseline -> current exactly as the gate judges a run
-(before confirmation). On unchanged code any `regression` or `faster` is a false alarm, so
-the share of flagged pairs is the gate's false-alarm rate on this machine, and the detectable
-effects show how small a slowdown it can catch here. Thresholds can then be chosen from
-evidence instead of guesses.
+Every ordered pair of repetitions is judged as baseline -> current exactly as the gate judges
+a run, confirmation included: a suspect is re-judged with the other repetitions, in order, as
+its re-measurement rounds (they are fresh processes at a later time, as the gate's rounds are).
+On unchanged code any confirmed `regression` or any `faster` is a false alarm, so the share of
+flagged pairs is the gate's false-alarm rate on this machine as configured; the suspects show
+how often confirmation had to step in, and the detectable effects how small a slowdown the gate
+can catch here. Thresholds can then be chosen from evidence instead of guesses.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from twinbench.cases import Case
-from twinbench.compare import FASTER, REGRESSION, GateSettings, judge_samples
+from twinbench.compare import FASTER, REGRESSION, GateSettings, Verdict, judge_samples
+from twinbench.confirm import Processes, Round, decide, is_suspect
 from twinbench.execution import CaseResult
 
 # Measures the given cases once, in one fresh set of worker processes: id -> results.
@@ -29,6 +32,9 @@ class CalibrationRow:
     case_id: str
     repetitions: int
     pairs: int
+    # Pairs slower by the threshold before confirmation (re-measured by the gate).
+    suspects: int
+    # Pairs the gate would call `regression` after confirmation, or `faster`.
     false_alarms: int
     # Median over pairs of the smallest slowdown detectable at 80% power (None: unknown).
     detectable: float | None
@@ -62,15 +68,45 @@ def judge_pairs(
     case_id: str, runs: Sequence[tuple[tuple[float, ...], ...]], settings: GateSettings
 ) -> CalibrationRow:
     """Judge every ordered pair (a as baseline, b as current) of unchanged repetitions."""
-    pairs = list(itertools.permutations(runs, 2))
-    verdicts = [judge_samples(case_id, a, b, settings) for a, b in pairs]
+    pairs = list(itertools.permutations(range(len(runs)), 2))
+    verdicts, suspects = [], 0
+    for a, b in pairs:
+        first = judge_samples(case_id, runs[a], runs[b], settings)
+        later = [runs[i] for i in range(b + 1, len(runs)) if i != a]
+        later += [runs[i] for i in range(b) if i != a]
+        suspects += is_suspect(first, settings)
+        verdicts.append(confirm_with(first, runs[a], runs[b], later, settings))
     detectable = [v.detectable for v in verdicts if v.detectable is not None]
     ratios = [v.ratio for v in verdicts if v.ratio is not None]
     return CalibrationRow(
         case_id=case_id,
         repetitions=len(runs),
         pairs=len(pairs),
+        suspects=suspects,
         false_alarms=sum(v.verdict in (REGRESSION, FASTER) for v in verdicts),
         detectable=statistics.median(detectable) if detectable else None,
         worst_ratio=max(ratios, default=1.0),
     )
+
+
+def confirm_with(
+    first: Verdict,
+    baseline: Processes,
+    current: Processes,
+    later: Sequence[Processes],
+    settings: GateSettings,
+) -> Verdict:
+    """The gate's confirmation, with later repetitions standing in for its rounds.
+
+    With fewer repetitions left than rounds configured, the last one available decides (as
+    the gate's last round does), so no pair stays open.
+    """
+    if later:
+        settings = replace(settings, confirm_rounds=min(settings.confirm_rounds, len(later)))
+    verdict, rounds = first, []
+    for processes in later[: settings.confirm_rounds]:
+        if not is_suspect(verdict, settings):
+            break
+        rounds.append(Round(processes))
+        verdict = decide(first, baseline, current, rounds, settings)
+    return verdict

@@ -133,9 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate",
         help="measure unchanged cases repeatedly: the gate's false-alarm rate on this machine",
         description="Measure the selected cases --repetitions times, each time in a fresh set of "
-        "worker processes, judge every ordered pair of repetitions as the gate would (before "
-        "confirmation), and print per case the false-alarm rate, the median smallest "
-        "detectable slowdown and the worst ratio seen between unchanged repetitions. Takes "
+        "worker processes, judge every ordered pair of repetitions as the gate would (a suspect "
+        "is re-judged with the later repetitions as its confirmation rounds), and print per "
+        "case the suspects, the false-alarm rate, the median smallest detectable slowdown "
+        "and the worst ratio seen between unchanged repetitions. Takes "
         "options of `pytest benches` to select cases and gate settings to judge them.",
     )
     calibrate.add_argument(

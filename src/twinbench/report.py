@@ -157,12 +157,13 @@ def overhead_line(run: dict[str, Any], rows: Sequence[CaseRow]) -> str:
 
 
 def calibration_table(rows: Sequence[CalibrationRow]) -> str:
-    """Per case: repetitions, false alarms among ordered pairs, detectable slowdown."""
-    headers = ("case", "repetitions", "false alarms", "detects >=", "worst A/A ratio")
+    """Per case: repetitions, suspects and false alarms among ordered pairs, detectable slowdown."""
+    headers = ("case", "repetitions", "suspects", "false alarms", "detects >=", "worst A/A ratio")
     body = [
         (
             row.case_id,
             str(row.repetitions),
+            f"{row.suspects}/{row.pairs}" if row.pairs else "-",
             f"{row.false_alarms}/{row.pairs} ({row.false_alarm_rate:.0%})" if row.pairs else "-",
             f"{row.detectable - 1:.0%}" if row.detectable else "-",
             f"{row.worst_ratio:.2f}x" if row.pairs else "-",
