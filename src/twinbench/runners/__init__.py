@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 
 from twinbench.runners.base import Runner
 
@@ -12,8 +13,14 @@ _RUNNERS = {
 }
 
 
+# Keras on another backend than TensorFlow (chosen by KERAS_BACKEND, one per process).
+_KERAS_PORTABLE = ("twinbench.runners.keras_portable", "KerasPortableRunner")
+
+
 def load_runner(framework: str) -> Runner:
     """A fresh runner for `framework` ("keras" or "torch")."""
     module_name, class_name = _RUNNERS[framework]
+    if framework == "keras" and os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        module_name, class_name = _KERAS_PORTABLE
     runner: Runner = getattr(importlib.import_module(module_name), class_name)()
     return runner
