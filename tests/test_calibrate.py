@@ -11,7 +11,7 @@ from twinbench.execution import OK, CaseResult
 from twinbench.timing import Measurement
 
 
-def repetition(rng, median_s, processes=3, rounds=8):
+def repetition(rng, median_s, processes=5, rounds=8):
     return tuple(
         tuple(
             median_s * (1 + 0.02 * rng.standard_normal()) * (1 + 0.01 * rng.standard_normal(rounds))

@@ -1,9 +1,9 @@
 """Compare a run with a baseline: one verdict per case (DESIGN decisions 4 to 6).
 
-A case is a regression only when the slowdown is large enough (ratio of medians at or above
-the threshold) *and* significant at the process level (Student's t-test on log process
-medians, see `stats`).
-Suspects are re-measured by the session and decided in `confirm`.
+A case is a regression only when the slowdown is large enough (ratio of the medians of the
+process levels at or above the threshold) *and* significant at the process level (a
+permutation test over processes, see `stats`). Suspects are re-measured by the session and
+decided in `confirm`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from twinbench.metadata import fingerprint_differences
 from twinbench.probe import probe_seconds
 from twinbench.runfile import CaseRow, case_rows
-from twinbench.stats import compare_processes, pooled_median
+from twinbench.stats import compare_processes, typical_level
 
 OK, FASTER, REGRESSION = "ok", "faster", "regression"
 # Outputs moved away from the stored reference: fails the run like a regression.
@@ -37,7 +37,7 @@ STRICT_FAILURES = frozenset({INCOMPARABLE, NO_BASELINE, MISSING, OOM, ERROR})
 class GateSettings:
     """Thresholds of the gate."""
 
-    # Minimum effect: current/baseline ratio of medians that counts as a slowdown.
+    # Minimum effect: current/baseline ratio (of median process levels) that counts as slower.
     threshold: float = 1.10
     # Per-case thresholds by glob on the case id, e.g. {"*-b1": 1.25}; the first match wins.
     case_thresholds: tuple[tuple[str, float], ...] = ()
@@ -178,7 +178,7 @@ def judge_samples(
     scale: float = 1.0,
 ) -> Verdict:
     """ok / faster / regression from per-process samples; current times are divided by scale."""
-    current_median_s = pooled_median(current)
+    current_median_s = typical_level(current)
     if scale != 1.0:
         current = tuple(tuple(s / scale for s in process) for process in current)
     estimate = compare_processes(baseline, current, confidence=1 - 2 * settings.alpha)
@@ -191,7 +191,7 @@ def judge_samples(
     return Verdict(
         case_id,
         verdict,
-        baseline_median_s=pooled_median(baseline),
+        baseline_median_s=typical_level(baseline),
         current_median_s=current_median_s,
         ratio=estimate.ratio,
         raw_ratio=estimate.ratio * scale,
