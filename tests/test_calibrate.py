@@ -23,7 +23,7 @@ def repetition(rng, median_s, processes=3, rounds=8):
 def test_steady_repetitions_raise_no_alarm():
     rng = np.random.default_rng(3)
     runs = [repetition(rng, 1e-3) for _ in range(4)]
-    row = judge_pairs("mlp-torch-cpu-infer-b1", runs, GateSettings())
+    row = judge_pairs("mlp-torch-eager-cpu-infer-fp32-b1", runs, GateSettings())
     assert (row.repetitions, row.pairs, row.false_alarms) == (4, 12, 0)
     assert row.detectable is not None and row.detectable >= 1.10
     assert row.worst_ratio < 1.10
@@ -32,7 +32,7 @@ def test_steady_repetitions_raise_no_alarm():
 def test_one_slow_repetition_shows_up_as_false_alarms():
     rng = np.random.default_rng(4)
     runs = [repetition(rng, 1e-3), repetition(rng, 1e-3), repetition(rng, 1.6e-3)]
-    row = judge_pairs("mlp-torch-cpu-infer-b1", runs, GateSettings())
+    row = judge_pairs("mlp-torch-eager-cpu-infer-fp32-b1", runs, GateSettings())
     # the slow one against each steady one is a "regression", the reverse pairs "faster"
     assert row.false_alarms == 4
     assert row.false_alarm_rate == 4 / 6
@@ -40,7 +40,10 @@ def test_one_slow_repetition_shows_up_as_false_alarms():
 
 
 def test_calibrate_measures_all_cases_fresh_each_repetition():
-    cases = [Case.from_id("mlp-torch-cpu-infer-b1"), Case.from_id("mlp-keras-cpu-infer-b1")]
+    cases = [
+        Case.from_id("mlp-torch-eager-cpu-infer-fp32-b1"),
+        Case.from_id("mlp-keras-graph-cpu-infer-fp32-b1"),
+    ]
     calls = []
 
     def measure_fresh(batch: list[Case]) -> dict[str, list[CaseResult]]:
@@ -53,6 +56,6 @@ def test_calibrate_measures_all_cases_fresh_each_repetition():
     rows = calibrate(cases, 3, measure_fresh, GateSettings())
     assert calls == [[c.id for c in cases]] * 3
     assert [(r.case_id, r.repetitions, r.pairs) for r in rows] == [
-        ("mlp-torch-cpu-infer-b1", 3, 6),
-        ("mlp-keras-cpu-infer-b1", 3, 6),
+        ("mlp-torch-eager-cpu-infer-fp32-b1", 3, 6),
+        ("mlp-keras-graph-cpu-infer-fp32-b1", 3, 6),
     ]

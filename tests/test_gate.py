@@ -8,8 +8,8 @@ from twinbench.baselines import save_baseline
 from twinbench.compare import GateSettings
 from twinbench.gate import run_gate, verdict_lines
 
-CASES = {"mlp-torch-cpu-infer-b1": 1e-4, "mlp-keras-cpu-infer-b1": 3e-4}
-SLOW = {"mlp-torch-cpu-infer-b1": 2e-4, "mlp-keras-cpu-infer-b1": 3e-4}
+CASES = {"mlp-torch-eager-cpu-infer-fp32-b1": 1e-4, "mlp-keras-graph-cpu-infer-fp32-b1": 3e-4}
+SLOW = {"mlp-torch-eager-cpu-infer-fp32-b1": 2e-4, "mlp-keras-graph-cpu-infer-fp32-b1": 3e-4}
 
 
 def remeasure_at(step_s: float, calls: list[list[str]]):
@@ -26,12 +26,12 @@ def test_a_suspect_that_stays_slow_is_a_confirmed_regression(tmp_path):
     save_baseline(tmp_path, run_with(CASES), "base.json")
     run, calls = run_with(SLOW), []
     outcome = run_gate(run, tmp_path, GateSettings(), remeasure_at(2e-4, calls))
-    assert calls == [["mlp-torch-cpu-infer-b1"]]  # only the suspect, once
+    assert calls == [["mlp-torch-eager-cpu-infer-fp32-b1"]]  # only the suspect, once
     verdicts = {v.case_id: v for v in outcome.comparison.verdicts}
-    assert verdicts["mlp-torch-cpu-infer-b1"].verdict == "regression"
-    assert verdicts["mlp-torch-cpu-infer-b1"].confirmed is True
+    assert verdicts["mlp-torch-eager-cpu-infer-fp32-b1"].verdict == "regression"
+    assert verdicts["mlp-torch-eager-cpu-infer-fp32-b1"].confirmed is True
     assert outcome.comparison.failed(strict=False)
-    bench = next(b for b in run["benchmarks"] if b["param"] == "mlp-torch-cpu-infer-b1")
+    bench = next(b for b in run["benchmarks"] if b["param"] == "mlp-torch-eager-cpu-infer-fp32-b1")
     assert len(bench["extra_info"]["confirmation"]) == 3  # stored for `twinbench check`
     stored = run["twinbench"]["comparison"]["verdicts"]
     assert {v["verdict"] for v in stored} == {"regression", "ok"}

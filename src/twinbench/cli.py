@@ -14,7 +14,7 @@ from twinbench.cases import Case, build_matrix
 from twinbench.compare import GateSettings, compare_runs
 from twinbench.execution import CaseResult
 from twinbench.gate import GateOutcome, apply_confirmations, verdict_lines
-from twinbench.options import add_bench_options, add_gate_options, resolve_options
+from twinbench.options import OptionError, add_bench_options, add_gate_options, resolve_options
 from twinbench.report import calibration_table, run_summary
 from twinbench.storage import RunFileError, read_run
 from twinbench.workers import WorkerPool
@@ -70,7 +70,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Repeated A/A measurements: false-alarm rate and detectable effect per case."""
-    options = resolve_options(lambda name: getattr(args, name, None), Path.cwd())
+    try:
+        options = resolve_options(lambda name: getattr(args, name, None), Path.cwd())
+    except OptionError as error:
+        print(f"twinbench calibrate: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
 
     def measure_fresh(cases: list[Case]) -> dict[str, list[CaseResult]]:
         pool = WorkerPool(options.processes, options.threads)
