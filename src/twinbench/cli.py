@@ -34,7 +34,10 @@ def cmd_show(args: argparse.Namespace) -> int:
             status = EXIT_FAILED
             continue
         meta = run["twinbench"]
-        print(f"{path}  (schema {meta['schema_version']}, fingerprint {meta['fingerprint_id']},")
+        schema = f"schema {meta['schema_version']}"
+        if meta.get("migrated_from"):
+            schema += f", migrated from {meta['migrated_from']} on reading"
+        print(f"{path}  ({schema}, fingerprint {meta['fingerprint_id']},")
         print(f"  {meta['metadata'].get('cpu_model')}, {len(run['benchmarks'])} measured cases)")
         print()
         print("\n".join(run_summary(run)))
