@@ -23,7 +23,7 @@ def repetition(rng, median_s, processes=5, rounds=8):
 def test_steady_repetitions_raise_no_alarm():
     rng = np.random.default_rng(3)
     runs = [repetition(rng, 1e-3) for _ in range(4)]
-    row = judge_pairs("mlp-torch-cpu-infer-b1", runs, GateSettings())
+    row = judge_pairs("mlp-torch-eager-cpu-infer-fp32-b1", runs, GateSettings())
     assert (row.repetitions, row.pairs, row.false_alarms) == (4, 12, 0)
     assert row.detectable is not None and row.detectable >= 1.10
     assert row.worst_ratio < 1.10
@@ -32,7 +32,7 @@ def test_steady_repetitions_raise_no_alarm():
 def test_one_slow_repetition_shows_up_as_false_alarms():
     rng = np.random.default_rng(4)
     runs = [repetition(rng, 1e-3), repetition(rng, 1e-3), repetition(rng, 1.6e-3)]
-    row = judge_pairs("mlp-torch-cpu-infer-b1", runs, GateSettings())
+    row = judge_pairs("mlp-torch-eager-cpu-infer-fp32-b1", runs, GateSettings())
     # The slow one as current is a suspect twice; the other steady repetition, standing in for
     # the gate's re-measurement, clears it. As baseline it makes the steady ones "faster",
     # which has no confirmation: those two stay false alarms.
@@ -45,13 +45,16 @@ def test_one_slow_repetition_shows_up_as_false_alarms():
 def test_a_slowdown_that_persists_in_later_repetitions_is_confirmed():
     rng = np.random.default_rng(5)
     steady, slow = repetition(rng, 1e-3), [repetition(rng, 1.6e-3) for _ in range(3)]
-    row = judge_pairs("mlp-torch-cpu-infer-b1", [steady, *slow], GateSettings())
+    row = judge_pairs("mlp-torch-eager-cpu-infer-fp32-b1", [steady, *slow], GateSettings())
     # steady as baseline, a slow one as current, the other slow ones as rounds: confirmed
     assert row.suspects == 3 and row.false_alarms == 6  # 3 confirmed, 3 faster
 
 
 def test_calibrate_measures_all_cases_fresh_each_repetition():
-    cases = [Case.from_id("mlp-torch-cpu-infer-b1"), Case.from_id("mlp-keras-cpu-infer-b1")]
+    cases = [
+        Case.from_id("mlp-torch-eager-cpu-infer-fp32-b1"),
+        Case.from_id("mlp-keras-graph-cpu-infer-fp32-b1"),
+    ]
     calls = []
 
     def measure_fresh(batch: list[Case]) -> dict[str, list[CaseResult]]:
@@ -64,6 +67,6 @@ def test_calibrate_measures_all_cases_fresh_each_repetition():
     rows = calibrate(cases, 3, measure_fresh, GateSettings())
     assert calls == [[c.id for c in cases]] * 3
     assert [(r.case_id, r.repetitions, r.pairs) for r in rows] == [
-        ("mlp-torch-cpu-infer-b1", 3, 6),
-        ("mlp-keras-cpu-infer-b1", 3, 6),
+        ("mlp-torch-eager-cpu-infer-fp32-b1", 3, 6),
+        ("mlp-keras-graph-cpu-infer-fp32-b1", 3, 6),
     ]

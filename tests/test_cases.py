@@ -2,10 +2,23 @@
 
 import itertools
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from twinbench.cases import DEVICES, FRAMEWORKS, MODES, Case, Selection, build_matrix
+from twinbench.cases import (
+    DEVICES,
+    FRAMEWORK_VARIANTS,
+    FRAMEWORKS,
+    MODES,
+    PRECISIONS,
+    VARIANTS,
+    Case,
+    Selection,
+    build_matrix,
+    migrate_case_id,
+    unsupported,
+)
 
 SELECTION = Selection(
     models=("mlp", "cnn"),
@@ -17,10 +30,22 @@ SELECTION = Selection(
 
 
 def test_id_is_readable_and_round_trips():
-    case = Case("mlp", "keras", "cpu", "infer", 64)
-    assert case.id == "mlp-keras-cpu-infer-b64"
-    assert case.group == "mlp-cpu-infer-b64"
+    case = Case("mlp", "keras", "cpu", "infer", 64, "xla", "bf16")
+    assert case.id == "mlp-keras-xla-cpu-infer-bf16-b64"
+    assert case.group == "mlp-compiled-cpu-infer-bf16-b64"
     assert Case.from_id(case.id) == case
+
+
+def test_variant_and_precision_default_to_the_framework_default_and_fp32():
+    assert Case("mlp", "keras", "cpu", "infer", 64).id == "mlp-keras-graph-cpu-infer-fp32-b64"
+    assert Case("mlp", "torch", "cpu", "infer", 64).id == "mlp-torch-eager-cpu-infer-fp32-b64"
+
+
+def test_migrated_schema_1_id_names_the_default_variant_and_fp32():
+    assert migrate_case_id("mlp-keras-cpu-infer-b64") == "mlp-keras-graph-cpu-infer-fp32-b64"
+    assert migrate_case_id("cnn-torch-cuda-train-b1") == "cnn-torch-eager-cuda-train-fp32-b1"
+    with pytest.raises(ValueError, match="schema-1"):
+        migrate_case_id("mlp-keras-graph-cpu-infer-fp32-b64")
 
 
 @given(
@@ -29,26 +54,37 @@ def test_id_is_readable_and_round_trips():
     device=st.sampled_from(DEVICES),
     mode=st.sampled_from(MODES),
     batch=st.integers(1, 10_000),
+    variant_index=st.integers(0, 1),
+    precision=st.sampled_from(PRECISIONS),
 )
-def test_from_id_inverts_id(model, framework, device, mode, batch):
-    case = Case(model, framework, device, mode, batch)
+def test_from_id_inverts_id(model, framework, device, mode, batch, variant_index, precision):
+    variant = FRAMEWORK_VARIANTS[framework][variant_index]
+    case = Case(model, framework, device, mode, batch, variant, precision)
     assert Case.from_id(case.id) == case
 
 
-def test_from_id_rejects_malformed():
-    for bad in ("mlp-keras-cpu-infer", "mlp-keras-cpu-infer-64", "a-b-c-d-bx"):
-        try:
+def test_from_id_rejects_malformed_and_schema_1_ids():
+    for bad in ("mlp-keras-cpu-infer-b64", "mlp-keras-graph-cpu-infer-fp32-64", "a-b-c-d-e-f-bx"):
+        with pytest.raises(ValueError, match="expected model-framework-variant") as caught:
             Case.from_id(bad)
-        except ValueError as error:
-            assert bad in str(error)
-        else:
-            raise AssertionError(f"{bad} was accepted")
+        assert bad in str(caught.value)
 
 
 def test_matrix_is_the_full_product_without_repeats():
     cases = build_matrix(SELECTION)
     assert len(cases) == 2 * 2 * 2 * 2 * 2
     assert len({c.id for c in cases}) == len(cases)
+    assert {c.variant for c in cases} == {"graph", "eager"}
+    assert {c.precision for c in cases} == {"fp32"}
+
+
+def test_each_framework_runs_only_its_own_variants():
+    everything = Selection(**{**SELECTION.__dict__, "variants": VARIANTS, "precisions": PRECISIONS})
+    cases = build_matrix(everything)
+    assert len(cases) == 2 * 2 * 2 * 2 * 2 * 2 * 2  # x variants of each framework x precisions
+    assert all(c.variant in FRAMEWORK_VARIANTS[c.framework] for c in cases)
+    only_xla = Selection(**{**SELECTION.__dict__, "variants": ("xla",)})
+    assert {(c.framework, c.variant) for c in build_matrix(only_xla)} == {("keras", "xla")}
 
 
 def test_matrix_keeps_each_framework_in_one_stretch():
@@ -58,7 +94,21 @@ def test_matrix_keeps_each_framework_in_one_stretch():
 
 
 def test_keras_and_torch_twins_share_a_group():
+    everything = Selection(**{**SELECTION.__dict__, "variants": VARIANTS, "precisions": PRECISIONS})
     groups: dict[str, set[str]] = {}
-    for case in build_matrix(SELECTION):
-        groups.setdefault(case.group, set()).add(case.framework)
-    assert all(frameworks == {"keras", "torch"} for frameworks in groups.values())
+    for case in build_matrix(everything):
+        groups.setdefault(case.group, set()).add(f"{case.framework}-{case.variant}")
+    pairs = {frozenset(members) for members in groups.values()}
+    assert pairs == {
+        frozenset({"keras-graph", "torch-eager"}),
+        frozenset({"keras-xla", "torch-compile"}),
+    }
+
+
+def test_bf16_is_unsupported_on_cpu_only():
+    assert "CUDA only" in (
+        unsupported(Case("mlp", "torch", "cpu", "infer", 1, "eager", "bf16")) or ""
+    )
+    assert unsupported(Case("mlp", "torch", "cuda", "infer", 1, "compile", "bf16")) is None
+    assert unsupported(Case("mlp", "keras", "cpu", "infer", 1, "xla")) is None
+    assert "no variant" in (unsupported(Case("mlp", "keras", "cpu", "infer", 1, "eager")) or "")

@@ -10,7 +10,7 @@ from twinbench.baselines import save_baseline
 from twinbench.cli import main
 from twinbench.storage import write_run
 
-CASES = {"mlp-torch-cpu-infer-b1": 1e-4, "mlp-keras-cpu-infer-b1": 3e-4}
+CASES = {"mlp-torch-eager-cpu-infer-fp32-b1": 1e-4, "mlp-keras-graph-cpu-infer-fp32-b1": 3e-4}
 
 
 def test_show_prints_tables_and_names_a_broken_file(tmp_path, capsys):
@@ -32,7 +32,7 @@ def test_check_exit_statuses(tmp_path, capsys):
     slow = write_run(tmp_path / "h", run_with({k: v * 2 for k, v in CASES.items()}))
     assert main(["check", str(same), "--results-dir", str(results)]) == 0
     assert main(["check", str(slow), "--results-dir", str(results)]) == 1
-    assert "REGRESSION mlp-torch-cpu-infer-b1" in capsys.readouterr().out
+    assert "REGRESSION mlp-torch-eager-cpu-infer-fp32-b1" in capsys.readouterr().out
     # a looser threshold for these cases lets the same run pass
     loose = ["--case-threshold", "mlp-*=2.5"]
     assert main(["check", str(slow), "--results-dir", str(results), *loose]) == 0
@@ -49,7 +49,7 @@ def test_check_with_an_unreadable_baseline_is_a_usage_error(tmp_path, capsys):
     run = write_run(tmp_path, run_with(CASES))
     bad = tmp_path / "bad.json"
     data = run_with(CASES)
-    data["twinbench"]["schema_version"] = 2
+    data["twinbench"]["schema_version"] = 99
     bad.write_text(json.dumps(data))
     assert main(["check", str(run), "--baseline", str(bad)]) == 2
     err = capsys.readouterr().err

@@ -7,7 +7,7 @@ from fixtures.runs import METADATA, run_with
 from twinbench.compare import GateSettings, compare_runs
 
 SETTINGS = GateSettings()
-CASES = {"mlp-torch-cpu-infer-b1": 1e-4, "mlp-keras-cpu-infer-b1": 3e-4}
+CASES = {"mlp-torch-eager-cpu-infer-fp32-b1": 1e-4, "mlp-keras-graph-cpu-infer-fp32-b1": 3e-4}
 
 
 def verdicts(baseline, current, settings=SETTINGS):
@@ -15,18 +15,21 @@ def verdicts(baseline, current, settings=SETTINGS):
 
 
 def test_same_speed_is_ok_and_a_large_slowdown_is_a_regression():
-    slow = dict(CASES, **{"mlp-torch-cpu-infer-b1": 2e-4})
+    slow = dict(CASES, **{"mlp-torch-eager-cpu-infer-fp32-b1": 2e-4})
     result = verdicts(run_with(CASES), run_with(slow))
-    assert result["mlp-keras-cpu-infer-b1"].verdict == "ok"
-    slower = result["mlp-torch-cpu-infer-b1"]
+    assert result["mlp-keras-graph-cpu-infer-fp32-b1"].verdict == "ok"
+    slower = result["mlp-torch-eager-cpu-infer-fp32-b1"]
     assert slower.verdict == "regression"
     assert slower.ratio is not None and 1.9 < slower.ratio < 2.1
     assert slower.detectable is not None and slower.detectable >= 1.10
 
 
 def test_a_speed_up_is_faster():
-    fast = dict(CASES, **{"mlp-keras-cpu-infer-b1": 1e-4})
-    assert verdicts(run_with(CASES), run_with(fast))["mlp-keras-cpu-infer-b1"].verdict == "faster"
+    fast = dict(CASES, **{"mlp-keras-graph-cpu-infer-fp32-b1": 1e-4})
+    assert (
+        verdicts(run_with(CASES), run_with(fast))["mlp-keras-graph-cpu-infer-fp32-b1"].verdict
+        == "faster"
+    )
 
 
 def test_a_significant_but_small_slowdown_stays_ok():
@@ -38,15 +41,15 @@ def test_per_case_threshold_overrides_the_global_one():
     slow = {case: step * 1.5 for case, step in CASES.items()}
     settings = GateSettings(case_thresholds=(("*-torch-*", 2.0),))
     result = verdicts(run_with(CASES), run_with(slow), settings)
-    assert result["mlp-torch-cpu-infer-b1"].verdict == "ok"
-    assert result["mlp-keras-cpu-infer-b1"].verdict == "regression"
+    assert result["mlp-torch-eager-cpu-infer-fp32-b1"].verdict == "ok"
+    assert result["mlp-keras-graph-cpu-infer-fp32-b1"].verdict == "regression"
 
 
 def test_driver_change_alone_is_incomparable():
     new_driver = dict(METADATA, gpu_driver="999.1")
     result = verdicts(run_with(CASES), run_with({k: v * 3 for k, v in CASES.items()}, new_driver))
     assert {v.verdict for v in result.values()} == {"incomparable"}
-    assert "gpu_driver" in result["mlp-torch-cpu-infer-b1"].note
+    assert "gpu_driver" in result["mlp-torch-eager-cpu-infer-fp32-b1"].note
 
 
 def test_clock_speed_change_alone_is_still_compared():
@@ -59,14 +62,17 @@ def test_clock_speed_change_alone_is_still_compared():
 def test_no_baseline_missing_oom_and_error():
     baseline = run_with(CASES)
     current = run_with(
-        {"mlp-torch-cpu-infer-b1": 1e-4, "cnn-torch-cpu-infer-b1": 1e-3},
-        failed={"mlp-keras-cpu-infer-b1": "skipped", "cnn-keras-cpu-train-b1": "oom"},
+        {"mlp-torch-eager-cpu-infer-fp32-b1": 1e-4, "cnn-torch-eager-cpu-infer-fp32-b1": 1e-3},
+        failed={
+            "mlp-keras-graph-cpu-infer-fp32-b1": "skipped",
+            "cnn-keras-graph-cpu-train-fp32-b1": "oom",
+        },
     )
     result = verdicts(baseline, current)
-    assert result["cnn-torch-cpu-infer-b1"].verdict == "no-baseline"
-    assert result["mlp-keras-cpu-infer-b1"].verdict == "missing"
-    assert result["cnn-keras-cpu-train-b1"].verdict == "oom"
-    assert verdicts(None, current)["mlp-torch-cpu-infer-b1"].verdict == "no-baseline"
+    assert result["cnn-torch-eager-cpu-infer-fp32-b1"].verdict == "no-baseline"
+    assert result["mlp-keras-graph-cpu-infer-fp32-b1"].verdict == "missing"
+    assert result["cnn-keras-graph-cpu-train-fp32-b1"].verdict == "oom"
+    assert verdicts(None, current)["mlp-torch-eager-cpu-infer-fp32-b1"].verdict == "no-baseline"
 
 
 def test_strict_fails_on_more_than_regressions():

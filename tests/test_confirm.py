@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from twinbench.compare import GateSettings, judge_samples
 from twinbench.confirm import Round, decide, is_suspect, stored_rounds
 
-CASE = "mlp-torch-cpu-infer-b1"
+CASE = "mlp-torch-eager-cpu-infer-fp32-b1"
 SETTINGS = GateSettings()
 
 

@@ -50,9 +50,9 @@ def run(runner: FakeRunner, case_id: str):
 
 
 def test_oom_in_one_case_then_the_next_case_passes():
-    runner = FakeRunner({"mlp-torch-cuda-train-b256": MemoryError("CUDA out of memory")})
-    first = run(runner, "mlp-torch-cuda-train-b256")
-    second = run(runner, "mlp-torch-cuda-train-b1")
+    runner = FakeRunner({"mlp-torch-eager-cuda-train-fp32-b256": MemoryError("CUDA out of memory")})
+    first = run(runner, "mlp-torch-eager-cuda-train-fp32-b256")
+    second = run(runner, "mlp-torch-eager-cuda-train-fp32-b1")
     assert (first.status, second.status) == (OOM, OK)
     assert "out of memory" in (first.reason or "")
     assert second.measurement is not None and len(second.measurement.samples) == 3
@@ -61,23 +61,23 @@ def test_oom_in_one_case_then_the_next_case_passes():
 
 
 def test_crash_is_an_error_with_its_traceback():
-    runner = FakeRunner({"cnn-keras-cpu-infer-b1": ValueError("bad shape (3, 4)")})
-    result = run(runner, "cnn-keras-cpu-infer-b1")
+    runner = FakeRunner({"cnn-keras-graph-cpu-infer-fp32-b1": ValueError("bad shape (3, 4)")})
+    result = run(runner, "cnn-keras-graph-cpu-infer-fp32-b1")
     assert result.status == ERROR
     assert result.reason == "ValueError: bad shape (3, 4)"
     assert "Traceback" in (result.details or "")
 
 
 def test_work_that_lands_on_another_device_is_an_error():
-    result = run(FakeRunner(lands_on="cpu"), "mlp-torch-cuda-infer-b1")
+    result = run(FakeRunner(lands_on="cpu"), "mlp-torch-eager-cuda-infer-fp32-b1")
     assert result.status == ERROR
     assert "asked for cuda" in (result.reason or "")
 
 
 def test_keyboard_interrupt_is_not_swallowed():
-    runner = FakeRunner({"mlp-torch-cpu-infer-b1": KeyboardInterrupt()})
+    runner = FakeRunner({"mlp-torch-eager-cpu-infer-fp32-b1": KeyboardInterrupt()})
     try:
-        run(runner, "mlp-torch-cpu-infer-b1")
+        run(runner, "mlp-torch-eager-cpu-infer-fp32-b1")
     except KeyboardInterrupt:
         pass
     else:

@@ -8,8 +8,8 @@ from twinbench.baselines import save_baseline
 from twinbench.compare import GateSettings
 from twinbench.gate import Remeasurement, run_gate, verdict_lines
 
-CASES = {"mlp-torch-cpu-infer-b1": 1e-4, "mlp-keras-cpu-infer-b1": 3e-4}
-SLOW = {"mlp-torch-cpu-infer-b1": 2e-4, "mlp-keras-cpu-infer-b1": 3e-4}
+CASES = {"mlp-torch-eager-cpu-infer-fp32-b1": 1e-4, "mlp-keras-graph-cpu-infer-fp32-b1": 3e-4}
+SLOW = {"mlp-torch-eager-cpu-infer-fp32-b1": 2e-4, "mlp-keras-graph-cpu-infer-fp32-b1": 3e-4}
 
 
 def remeasure_at(step_s: float, calls: list[tuple[list[str], float | None]]):
@@ -32,13 +32,15 @@ def test_a_suspect_that_stays_slow_is_a_confirmed_regression(tmp_path):
     run, calls = run_with(SLOW), []
     outcome = run_gate(run, tmp_path, GateSettings(), remeasure_at(2e-4, calls))
     # Only the suspect, and one round is enough when it agrees so clearly.
-    assert [ids for ids, _ in calls] == [["mlp-torch-cpu-infer-b1"]]
+    assert [ids for ids, _ in calls] == [["mlp-torch-eager-cpu-infer-fp32-b1"]]
     verdicts = {v.case_id: v for v in outcome.comparison.verdicts}
-    slow = verdicts["mlp-torch-cpu-infer-b1"]
+    slow = verdicts["mlp-torch-eager-cpu-infer-fp32-b1"]
     assert (slow.verdict, slow.confirmed) == ("regression", True)
     assert "9 processes" in slow.note  # the run's 6 and the round's 3, pooled
     assert outcome.comparison.failed(strict=False)
-    (stored_round,) = bench_of(run, "mlp-torch-cpu-infer-b1")["extra_info"]["confirmation"]
+    (stored_round,) = bench_of(run, "mlp-torch-eager-cpu-infer-fp32-b1")["extra_info"][
+        "confirmation"
+    ]
     assert len(stored_round["processes"]) == 3 and stored_round["probe_s"] == 0.0084
     stored = run["twinbench"]["comparison"]
     assert {v["verdict"] for v in stored["verdicts"]} == {"regression", "ok"}
@@ -68,7 +70,7 @@ def test_an_undecided_suspect_gets_more_rounds_but_no_more_than_configured(tmp_p
     settings = GateSettings(threshold=1.3, confirm_rounds=2)
     outcome = run_gate(run, tmp_path, settings, remeasure_at(1.25e-4, calls))
     assert len(calls) == 2
-    rounds = bench_of(run, "mlp-torch-cpu-infer-b1")["extra_info"]["confirmation"]
+    rounds = bench_of(run, "mlp-torch-eager-cpu-infer-fp32-b1")["extra_info"]["confirmation"]
     assert len(rounds) == 2
     (decided,) = [v for v in outcome.comparison.verdicts if v.confirmed is not None]
     assert (decided.verdict, decided.confirmed) == ("ok", False)

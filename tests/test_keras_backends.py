@@ -18,7 +18,10 @@ from twinbench.workers import WorkerPool
 
 TIMING = TimingSettings(warmup_s=0.0, min_sample_s=0.001, rounds=2)
 NUMERICS = Path(__file__).parent.parent / "fixtures" / "numerics"
-CASES = [Case.from_id("mlp-keras-cpu-infer-b2"), Case.from_id("mlp-keras-cpu-train-b2")]
+CASES = [
+    Case.from_id("mlp-keras-graph-cpu-infer-fp32-b2"),
+    Case.from_id("mlp-keras-graph-cpu-train-fp32-b2"),
+]
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])

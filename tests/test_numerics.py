@@ -56,3 +56,11 @@ def test_unreadable_reference_names_the_file(tmp_path):
     path.write_text(json.dumps({"format_version": 9}))
     with pytest.raises(RunFileError, match="format_version"):
         load_references(path)
+
+
+def test_bf16_has_a_looser_tolerance_that_still_catches_a_different_model():
+    rounded = LOGITS * (1 + 2**-8)  # one bfloat16 rounding step
+    assert check_output(rounded, LOGITS.tolist()).status == "changed"
+    assert check_output(rounded, LOGITS.tolist(), "bf16").status == "same"
+    wrong = LOGITS + 0.3  # what a wrongly mapped weight does to logits
+    assert check_output(wrong, LOGITS.tolist(), "bf16").status == "changed"

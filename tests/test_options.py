@@ -5,8 +5,40 @@ from pathlib import Path
 
 import pytest
 
-from twinbench.options import batch_size_list, choice_list, positive_int, resolve_options
+from twinbench.cases import PRECISIONS, VARIANTS
+from twinbench.options import (
+    OptionError,
+    batch_size_list,
+    choice_list,
+    positive_int,
+    resolve_options,
+    variant_list,
+)
 from twinbench.profiles import PROFILES
+
+BASE_VALUES = {
+    "profile": "quick",
+    "models": ("mlp",),
+    "frameworks": ("torch",),
+    "devices": ("cpu",),
+    "modes": ("infer",),
+    "batch_sizes": None,
+    "variants": None,
+    "precisions": None,
+    "threads": 3,
+    "processes": None,
+    "results_dir": None,
+    "require_gpu": False,
+    "save_baseline": None,
+    "numerics_dir": None,
+    "refresh_numerics": False,
+    "no_compare": False,
+    "strict_gate": False,
+    "normalise_by_probe": False,
+    "confirm_rounds": 3,
+    "regression_threshold": 1.1,
+    "case_threshold": [],
+}
 
 
 def test_choice_list_accepts_subsets_and_drops_repeats():
@@ -34,30 +66,36 @@ def test_positive_int():
 
 
 def test_profile_supplies_batch_sizes_unless_given(tmp_path: Path):
-    values = {
-        "profile": "full",
-        "models": ("mlp",),
-        "frameworks": ("torch",),
-        "devices": ("cpu",),
-        "modes": ("infer",),
-        "batch_sizes": None,
-        "threads": 3,
-        "processes": None,
-        "results_dir": None,
-        "require_gpu": False,
-        "save_baseline": None,
-        "numerics_dir": None,
-        "refresh_numerics": False,
-        "no_compare": False,
-        "strict_gate": False,
-        "normalise_by_probe": False,
-        "confirm_rounds": 3,
-        "regression_threshold": 1.1,
-        "case_threshold": [("*-b1", 1.3)],
-    }
+    values = dict(BASE_VALUES, profile="full", case_threshold=[("*-b1", 1.3)])
     options = resolve_options(values.__getitem__, tmp_path)
     assert options.selection.batch_sizes == PROFILES["full"].batch_sizes
     assert options.results_dir == tmp_path / "results"
     assert options.threads == 3
     values["batch_sizes"] = (8,)
     assert resolve_options(values.__getitem__, tmp_path).selection.batch_sizes == (8,)
+
+
+def test_variants_accept_keywords_and_names():
+    assert variant_list("default") == ("graph", "eager")
+    assert variant_list("all") == ("graph", "xla", "eager", "compile")
+    assert variant_list("xla,default") == ("xla", "graph", "eager")
+    with pytest.raises(argparse.ArgumentTypeError, match="choose from: default, all, graph"):
+        variant_list("jit")
+
+
+def test_profiles_choose_variants_and_precisions(tmp_path: Path):
+    values = dict(BASE_VALUES)
+    quick = resolve_options(values.__getitem__, tmp_path).selection
+    assert (quick.variants, quick.precisions) == (("graph", "eager"), ("fp32",))
+    values["profile"] = "full"
+    full = resolve_options(values.__getitem__, tmp_path).selection
+    assert (full.variants, full.precisions) == (VARIANTS, PRECISIONS)
+    values.update(variants=("compile",), precisions=("bf16",))
+    chosen = resolve_options(values.__getitem__, tmp_path).selection
+    assert (chosen.variants, chosen.precisions) == (("compile",), ("bf16",))
+
+
+def test_variants_of_no_selected_framework_select_nothing(tmp_path: Path):
+    values = dict(BASE_VALUES, variants=("xla",))  # a keras variant, frameworks=torch
+    with pytest.raises(OptionError, match=r"no case selected.*keras: graph, xla"):
+        resolve_options(values.__getitem__, tmp_path)

@@ -41,10 +41,10 @@ def test_collect_only_shows_the_matrix_without_importing_frameworks():
     assert done.returncode == 0, done.stderr
     assert "HEAVY []" in done.stdout
     for case_id in (
-        "mlp-keras-cpu-infer-b64",
-        "mlp-torch-cuda-train-b1",
-        "cnn-keras-cuda-train-b64",
-        "cnn-torch-cpu-infer-b1",
+        "mlp-keras-graph-cpu-infer-fp32-b64",
+        "mlp-torch-eager-cuda-train-fp32-b1",
+        "cnn-keras-graph-cuda-train-fp32-b64",
+        "cnn-torch-eager-cpu-infer-fp32-b1",
     ):
         assert f"[{case_id}]" in done.stdout
     # frameworks x devices x modes x quick batch sizes x models
@@ -59,6 +59,8 @@ def test_collect_only_shows_the_matrix_without_importing_frameworks():
         ("--devices", "tpu", "cpu, cuda"),
         ("--modes", "fit", "infer, train"),
         ("--batch-sizes", "0", "positive integers"),
+        ("--variants", "jit", "default, all, graph, xla, eager, compile"),
+        ("--precisions", "fp16", "fp32, bf16"),
         ("--profile", "fast", "'quick', 'full', 'smoke'"),
     ],
 )
@@ -66,6 +68,21 @@ def test_bad_option_value_is_a_usage_error_listing_valid_values(option, value, v
     done = pytest_benches("--collect-only", option, value)
     assert done.returncode == 4  # pytest's usage error
     assert option in done.stderr and valid in done.stderr
+
+
+def test_full_profile_collects_every_variant_and_precision():
+    done = pytest_benches("--collect-only", "-q", "--profile=full", "--models=mlp")
+    assert done.returncode == 0, done.stderr
+    for case_id in ("mlp-keras-xla-cuda-train-bf16-b256", "mlp-torch-compile-cpu-infer-fp32-b1"):
+        assert f"[{case_id}]" in done.stdout
+    # frameworks x devices x modes x batch sizes x 2 variants each x precisions
+    assert f"{2 * 2 * 2 * 3 * 2 * 2} tests collected" in done.stdout
+
+
+def test_variants_of_no_selected_framework_are_a_usage_error():
+    done = pytest_benches("--collect-only", "--frameworks=torch", "--variants=xla")
+    assert done.returncode == 4
+    assert "no case selected" in done.stderr and "torch: eager, compile" in done.stderr
 
 
 @pytest.fixture(scope="module")
@@ -97,10 +114,10 @@ def test_smoke_run_writes_one_valid_run_file(smoke_run):
     run = read_run(path)
     measured = {bench["param"] for bench in run["benchmarks"]}
     assert measured == {
-        "mlp-keras-cpu-infer-b2",
-        "mlp-keras-cpu-train-b2",
-        "mlp-torch-cpu-infer-b2",
-        "mlp-torch-cpu-train-b2",
+        "mlp-keras-graph-cpu-infer-fp32-b2",
+        "mlp-keras-graph-cpu-train-fp32-b2",
+        "mlp-torch-eager-cpu-infer-fp32-b2",
+        "mlp-torch-eager-cpu-train-fp32-b2",
     }
     skipped = {item["case"]: item for item in run["twinbench"]["unmeasured"]}
     assert len(skipped) == 4 and all(item["status"] == "skipped" for item in skipped.values())
@@ -128,7 +145,10 @@ def test_run_file_is_readable_by_pytest_benchmark_compare(smoke_run):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "mlp-keras-cpu-infer-b2" in done.stdout and "mlp-torch-cpu-infer-b2" in done.stdout
+    assert (
+        "mlp-keras-graph-cpu-infer-fp32-b2" in done.stdout
+        and "mlp-torch-eager-cpu-infer-fp32-b2" in done.stdout
+    )
 
 
 def test_twinbench_show_reloads_the_run_file(smoke_run):
@@ -202,7 +222,7 @@ def test_a_perturbed_reference_output_is_reported_as_numerics_changed(tmp_path):
         *TORCH_ONLY, "--profile=smoke", f"--results-dir={tmp_path}", f"--numerics-dir={numerics}"
     )
     assert done.returncode == 1, done.stdout[-2000:]
-    assert "NUMERICS-CHANGED mlp-torch-cpu-infer-b1" in done.stdout
+    assert "NUMERICS-CHANGED mlp-torch-eager-cpu-infer-fp32-b1" in done.stdout
     (path,) = tmp_path.glob("history/*/*.json")
     (verdict,) = read_run(path)["twinbench"]["comparison"]["verdicts"]
     assert verdict["verdict"] == "numerics-changed"

@@ -22,11 +22,11 @@ def test_written_run_validates_and_reloads(tmp_path):
     assert path.parent.name == "test-cpu-9000"
     run = read_run(path)
     rows = {row.case.id: row for row in case_rows(run)}
-    keras = rows["mlp-keras-cpu-infer-b64"]
+    keras = rows["mlp-keras-graph-cpu-infer-fp32-b64"]
     assert keras.median_s == pytest.approx(2e-3, rel=0.01)
     assert len(keras.samples) == 9
     assert [len(samples) for samples in keras.process_samples] == [3, 3, 3]
-    assert rows["mlp-torch-cuda-infer-b64"].status == "skipped"
+    assert rows["mlp-torch-eager-cuda-infer-fp32-b64"].status == "skipped"
     assert run["twinbench"]["schema_version"] == SCHEMA_VERSION
 
 
@@ -35,7 +35,7 @@ def test_run_file_keeps_pytest_benchmark_layout(tmp_path):
     bench = run["benchmarks"][0]
     for key in ("group", "name", "fullname", "params", "param", "stats", "extra_info"):
         assert key in bench
-    assert bench["group"] == "mlp-cpu-infer-b64"
+    assert bench["group"] == "mlp-default-cpu-infer-fp32-b64"
     assert bench["stats"]["rounds"] == len(bench["stats"]["data"])
 
 

@@ -10,7 +10,7 @@ from twinbench.timing import TimingSettings
 from twinbench.workers import Worker, WorkerDied, WorkerPool
 
 TIMING = TimingSettings(warmup_s=0.0, min_sample_s=0.001, rounds=2)
-CASE = Case.from_id("mlp-torch-cpu-infer-b2")
+CASE = Case.from_id("mlp-torch-eager-cpu-infer-fp32-b2")
 
 
 def test_each_process_measures_the_case():
@@ -28,7 +28,7 @@ def test_a_framework_that_cannot_start_is_an_error_not_a_hang(monkeypatch):
     monkeypatch.setenv("KERAS_BACKEND", "numpy")  # no twinbench runner for that backend
     pool = WorkerPool(processes=1, threads=1)
     try:
-        (result,) = pool.measure(Case.from_id("mlp-keras-cpu-infer-b1"), TIMING)
+        (result,) = pool.measure(Case.from_id("mlp-keras-graph-cpu-infer-fp32-b1"), TIMING)
     finally:
         pool.close()
     assert result.status == ERROR
@@ -66,7 +66,7 @@ def test_a_pytorch_worker_never_imports_tensorflow():
         "runner = load_runner('torch'); runner.configure(1)\n"
         "timing = {'warmup_s': 0, 'min_sample_s': 0.001, 'rounds': 1}\n"
         "for model in ('mlp', 'cnn'):\n"
-        "    case = Case.from_id(f'{model}-torch-cpu-train-b2')\n"
+        "    case = Case.from_id(f'{model}-torch-eager-cpu-train-fp32-b2')\n"
         "    assert measure_one(runner, case, {'timing': timing}).status == 'ok'\n"
         "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))\n"
     )

@@ -8,36 +8,107 @@ from dataclasses import dataclass
 FRAMEWORKS: tuple[str, ...] = ("keras", "torch")
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
 MODES: tuple[str, ...] = ("infer", "train")
+# Each framework's idiomatic fast paths (DESIGN decision 2), its default first. Keras: `graph`
+# is a tf.function, `xla` the same with jit_compile=True. PyTorch: `eager`, and `compile`
+# (torch.compile of the model).
+FRAMEWORK_VARIANTS: dict[str, tuple[str, ...]] = {
+    "keras": ("graph", "xla"),
+    "torch": ("eager", "compile"),
+}
+VARIANTS: tuple[str, ...] = tuple(v for vs in FRAMEWORK_VARIANTS.values() for v in vs)
+DEFAULT_VARIANTS: tuple[str, ...] = tuple(vs[0] for vs in FRAMEWORK_VARIANTS.values())
+# The Keras-vs-PyTorch pairs: the variant at the same position of each framework's list,
+# named by that position (graph vs eager is "default", xla vs compile is "compiled").
+PAIRS: tuple[str, ...] = ("default", "compiled")
+# fp32: float32 everywhere, TF32 off on both sides; bf16: mixed precision (bfloat16 compute,
+# float32 weights), Keras' "mixed_bfloat16" policy and PyTorch's autocast.
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
+# How a case id looks, for error messages.
+ID_FORMAT = (
+    "model-framework-variant-device-mode-precision-bN, e.g. mlp-keras-graph-cpu-infer-fp32-b64"
+)
 
 
 @dataclass(frozen=True, order=True)
 class Case:
-    """model x framework x device x mode x batch size."""
+    """model x framework x device x mode x batch size x variant x precision.
+
+    `variant` defaults to the framework's default variant (graph, eager), `precision` to fp32.
+    """
 
     model: str
     framework: str
     device: str
     mode: str
     batch: int
+    variant: str = ""
+    precision: str = "fp32"
+
+    def __post_init__(self) -> None:
+        if not self.variant:
+            if self.framework not in FRAMEWORK_VARIANTS:
+                raise ValueError(f"unknown framework {self.framework!r}: no default variant")
+            object.__setattr__(self, "variant", FRAMEWORK_VARIANTS[self.framework][0])
 
     @property
     def id(self) -> str:
-        """Readable pytest id, e.g. ``mlp-keras-cpu-infer-b64``."""
-        return f"{self.model}-{self.framework}-{self.device}-{self.mode}-b{self.batch}"
+        """Readable pytest id, e.g. ``mlp-keras-xla-cpu-infer-fp32-b64``.
+
+        The batch stays last so globs written for the first id format (``*-b1``) still match.
+        """
+        return (
+            f"{self.model}-{self.framework}-{self.variant}-{self.device}-{self.mode}"
+            f"-{self.precision}-b{self.batch}"
+        )
+
+    @property
+    def pair(self) -> str:
+        """Which Keras-vs-PyTorch pair the variant belongs to ("default" or "compiled")."""
+        variants = FRAMEWORK_VARIANTS.get(self.framework, (self.variant,))
+        index = variants.index(self.variant) if self.variant in variants else 0
+        return PAIRS[index] if index < len(PAIRS) else self.variant
 
     @property
     def group(self) -> str:
-        """The same case without the framework: the pair compared Keras against PyTorch."""
-        return f"{self.model}-{self.device}-{self.mode}-b{self.batch}"
+        """The case without framework and variant: the Keras/PyTorch pair compared.
+
+        Keras graph is paired with PyTorch eager (each framework's default), Keras xla with
+        PyTorch compile (each one's whole-model compiler), at the same precision.
+        """
+        return f"{self.model}-{self.pair}-{self.device}-{self.mode}-{self.precision}-b{self.batch}"
 
     @classmethod
     def from_id(cls, case_id: str) -> Case:
         """Inverse of `id`; raises ValueError on a malformed id."""
         parts = case_id.split("-")
-        if len(parts) != 5 or not parts[4].startswith("b") or not parts[4][1:].isdigit():
-            raise ValueError(f"not a case id: {case_id!r} (expected model-fw-device-mode-bN)")
-        model, framework, device, mode, batch = parts
-        return cls(model, framework, device, mode, int(batch[1:]))
+        if len(parts) != 7 or not parts[6].startswith("b") or not parts[6][1:].isdigit():
+            raise ValueError(f"not a case id: {case_id!r} (expected {ID_FORMAT})")
+        model, framework, variant, device, mode, precision, batch = parts
+        return cls(model, framework, device, mode, int(batch[1:]), variant, precision)
+
+
+def migrate_case_id(old_id: str) -> str:
+    """A schema-1 id (``mlp-keras-cpu-infer-b64``) in today's format: default variant, fp32."""
+    parts = old_id.split("-")
+    if len(parts) != 5 or not parts[4].startswith("b") or not parts[4][1:].isdigit():
+        raise ValueError(f"not a schema-1 case id: {old_id!r} (expected model-fw-device-mode-bN)")
+    model, framework, device, mode, batch = parts
+    return Case(model, framework, device, mode, int(batch[1:])).id
+
+
+def unsupported(case: Case) -> str | None:
+    """Why the harness does not benchmark `case` anywhere, or None.
+
+    Framework- and machine-specific reasons (no GPU, torch.compile cannot build here) come
+    from the runner when the case runs.
+    """
+    if case.variant not in FRAMEWORK_VARIANTS.get(case.framework, ()):
+        return f"{case.framework} has no variant {case.variant!r}"
+    if case.precision == "bf16" and case.device != "cuda":
+        # Both frameworks can run bf16 on a CPU, but its speed depends on bf16 instructions
+        # (AVX512-BF16, AMX) that most CPUs lack, where it is emulated: not a useful figure.
+        return "bf16 mixed precision is benchmarked on CUDA only"
+    return None
 
 
 @dataclass(frozen=True)
@@ -49,6 +120,9 @@ class Selection:
     devices: tuple[str, ...]
     modes: tuple[str, ...]
     batch_sizes: tuple[int, ...]
+    # Variants of any framework; each framework runs those of its own that are listed.
+    variants: tuple[str, ...] = DEFAULT_VARIANTS
+    precisions: tuple[str, ...] = ("fp32",)
 
 
 def build_matrix(selection: Selection) -> list[Case]:
@@ -63,9 +137,13 @@ def build_matrix(selection: Selection) -> list[Case]:
         selection.models,
         selection.modes,
         selection.batch_sizes,
+        selection.variants,
+        selection.precisions,
     )
     return [
-        Case(model=m, framework=f, device=d, mode=mode, batch=b) for f, d, m, mode, b in product
+        Case(model=m, framework=f, device=d, mode=mode, batch=b, variant=v, precision=p)
+        for f, d, m, mode, b, v, p in product
+        if v in FRAMEWORK_VARIANTS[f]
     ]
 
 

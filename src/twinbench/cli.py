@@ -15,6 +15,7 @@ from twinbench.compare import compare_runs
 from twinbench.execution import CaseResult
 from twinbench.gate import GateOutcome, apply_confirmations, verdict_lines
 from twinbench.options import (
+    OptionError,
     add_bench_options,
     add_gate_options,
     gate_settings,
@@ -39,7 +40,10 @@ def cmd_show(args: argparse.Namespace) -> int:
             status = EXIT_FAILED
             continue
         meta = run["twinbench"]
-        print(f"{path}  (schema {meta['schema_version']}, fingerprint {meta['fingerprint_id']},")
+        schema = f"schema {meta['schema_version']}"
+        if meta.get("migrated_from"):
+            schema += f", migrated from {meta['migrated_from']} on reading"
+        print(f"{path}  ({schema}, fingerprint {meta['fingerprint_id']},")
         print(f"  {meta['metadata'].get('cpu_model')}, {len(run['benchmarks'])} measured cases)")
         print()
         print("\n".join(run_summary(run)))
@@ -71,7 +75,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Repeated A/A measurements: false-alarm rate and detectable effect per case."""
-    options = resolve_options(lambda name: getattr(args, name, None), Path.cwd())
+    try:
+        options = resolve_options(lambda name: getattr(args, name, None), Path.cwd())
+    except OptionError as error:
+        print(f"twinbench calibrate: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
 
     def measure_fresh(cases: list[Case]) -> dict[str, list[CaseResult]]:
         pool = WorkerPool(options.processes, options.threads)

@@ -38,6 +38,8 @@ class CaseResult:
     peak_flops: float | None = None
     # Reference-output check (numerics.NumericsCheck as a dict), None when not made.
     numerics: dict[str, Any] | None = None
+    # What the compiler did for a compiled variant (PreparedCase.compile_info); {} otherwise.
+    compile_info: dict[str, int] = field(default_factory=dict)
     # Full traceback of an error, for the pytest report; not stored in the run file.
     details: str | None = None
 
@@ -90,6 +92,7 @@ def _measure_case(
         measurement=steady,
         memory=memory,
         ran_on=ran_on,
+        compile_info=prepared.compile_info(),
     )
 
 
@@ -177,6 +180,7 @@ def result_from_json(data: dict[str, Any]) -> CaseResult:
         flops_per_step=data.get("flops_per_step"),
         peak_flops=data.get("peak_flops"),
         numerics=data.get("numerics"),
+        compile_info=data.get("compile_info") or {},
         details=data.get("details"),
     )
 

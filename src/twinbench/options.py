@@ -13,10 +13,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twinbench.cases import DEVICES, FRAMEWORKS, MODES, Selection
+from twinbench.cases import (
+    DEFAULT_VARIANTS,
+    DEVICES,
+    FRAMEWORK_VARIANTS,
+    FRAMEWORKS,
+    MODES,
+    PRECISIONS,
+    VARIANTS,
+    Selection,
+    build_matrix,
+)
 from twinbench.compare import GateSettings
 from twinbench.profiles import PROFILES, Profile
 from twinbench.zoo import MODEL_NAMES
+
+
+class OptionError(ValueError):
+    """Option values that are valid one by one but select nothing together."""
 
 
 def choice_list(valid: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
@@ -34,6 +48,20 @@ def choice_list(valid: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
 
     parse.__name__ = "list"  # argparse names the type in some messages
     return parse
+
+
+# Names that stand for several variants in --variants.
+VARIANT_KEYWORDS: dict[str, tuple[str, ...]] = {"default": DEFAULT_VARIANTS, "all": VARIANTS}
+
+
+def variant_list(text: str) -> tuple[str, ...]:
+    """Parser for --variants: `default`, `all`, or variant names, comma-separated."""
+    names = choice_list((*VARIANT_KEYWORDS, *VARIANTS))(text)
+    expanded = [v for name in names for v in VARIANT_KEYWORDS.get(name, (name,))]
+    return tuple(dict.fromkeys(expanded))
+
+
+variant_list.__name__ = "list"
 
 
 def batch_size_list(text: str) -> tuple[int, ...]:
@@ -65,6 +93,11 @@ def non_negative_int(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"invalid value {text!r}; expected an integer >= 0")
     return int(text)
+
+
+def per_framework_variants() -> str:
+    """Each framework's variants, for messages: ``keras: graph, xla; torch: eager, compile``."""
+    return "; ".join(f"{f}: {', '.join(vs)}" for f, vs in FRAMEWORK_VARIANTS.items())
 
 
 def available_cpus() -> int:
@@ -111,6 +144,23 @@ def add_bench_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         default=None,
         metavar="LIST",
         help="batch sizes, e.g. 1,32,256 (default: the profile's)",
+    )
+    addoption(
+        f"--{prefix}variants",
+        type=variant_list,
+        default=None,
+        metavar="LIST",
+        help="variants, comma-separated: default (graph, eager), all, or names "
+        f"({per_framework_variants()}); each framework runs its own listed variants "
+        "(default: the profile's)",
+    )
+    addoption(
+        f"--{prefix}precisions",
+        type=choice_list(PRECISIONS),
+        default=None,
+        metavar="LIST",
+        help="fp32 (TF32 off on both sides) and/or bf16 (mixed precision, CUDA only) "
+        "(default: the profile's)",
     )
     addoption(
         f"--{prefix}profile",
@@ -268,7 +318,10 @@ class BenchOptions:
 
 
 def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
-    """Turn parsed option values (looked up by dest name) into BenchOptions."""
+    """Turn parsed option values (looked up by dest name) into BenchOptions.
+
+    Raises OptionError when the selection is empty (e.g. --variants xla --frameworks torch).
+    """
     profile_name = get("profile")
     profile = PROFILES[profile_name]
     selection = Selection(
@@ -277,7 +330,14 @@ def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
         devices=get("devices"),
         modes=get("modes"),
         batch_sizes=get("batch_sizes") or profile.batch_sizes,
+        variants=get("variants") or profile.variants,
+        precisions=get("precisions") or profile.precisions,
     )
+    if not build_matrix(selection):
+        raise OptionError(
+            f"no case selected: --variants {','.join(selection.variants)} names no variant of "
+            f"--frameworks {','.join(selection.frameworks)} ({per_framework_variants()})"
+        )
     results_dir = Path(get("results_dir") or rootdir / "results")
     return BenchOptions(
         selection=selection,

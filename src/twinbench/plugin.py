@@ -14,6 +14,7 @@ import pytest
 
 from twinbench.cases import Case, build_matrix, execution_order
 from twinbench.options import (
+    OptionError,
     add_bench_options,
     add_gate_options,
     add_run_options,
@@ -36,7 +37,10 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     from twinbench.session import BenchSession
 
-    options = resolve_options(config.getoption, config.rootpath)
+    try:
+        options = resolve_options(config.getoption, config.rootpath)
+    except OptionError as error:
+        raise pytest.UsageError(str(error)) from error
     config.pluginmanager.register(BenchSession(options), SESSION_PLUGIN_NAME)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from twinbench.cases import DEFAULT_VARIANTS, PRECISIONS, VARIANTS
 from twinbench.timing import TimingSettings
 
 
@@ -13,6 +14,11 @@ class Profile:
 
     # Batch sizes run when --batch-sizes is not given.
     batch_sizes: tuple[int, ...]
+    # Variants (--variants overrides): compiling (xla, torch.compile) takes seconds to a
+    # minute per case and process, so only `full` runs them by default.
+    variants: tuple[str, ...]
+    # Precisions (--precisions overrides); bf16 runs on CUDA only.
+    precisions: tuple[str, ...]
     # Worker processes that each measure every case (--processes overrides).
     processes: int
     # Per process: `rounds` samples after warm-up and calibration.
@@ -24,18 +30,26 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "quick": Profile(
         batch_sizes=(1, 64),
+        variants=DEFAULT_VARIANTS,
+        precisions=("fp32",),
         processes=3,
         timing=TimingSettings(warmup_s=0.2, min_sample_s=0.02, rounds=10),
-        purpose="the default: every model, small and medium batch, a few minutes on 2 CPU cores",
+        purpose="the default: every model, small and medium batch, graph/eager, fp32; "
+        "a few minutes on 2 CPU cores",
     ),
     "full": Profile(
         batch_sizes=(1, 32, 256),
+        variants=VARIANTS,
+        precisions=PRECISIONS,
         processes=5,
         timing=TimingSettings(warmup_s=1.0, min_sample_s=0.05, rounds=20),
-        purpose="nightly on GPU runners: more batch sizes, longer and more samples",
+        purpose="nightly on GPU runners: more batch sizes, all variants and precisions, "
+        "longer and more samples",
     ),
     "smoke": Profile(
         batch_sizes=(1,),
+        variants=DEFAULT_VARIANTS,
+        precisions=("fp32",),
         processes=1,
         timing=TimingSettings(warmup_s=0.0, min_sample_s=0.001, rounds=3),
         purpose="checks the harness itself; its figures mean nothing",

@@ -1,4 +1,5 @@
-"""Terminal tables: every case, and Keras against PyTorch per model, device, mode and batch."""
+"""Terminal tables: every case, and Keras against PyTorch per model, device, mode, batch,
+variant pair and precision."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from twinbench.calibrate import CalibrationRow
+from twinbench.cases import FRAMEWORK_VARIANTS, PAIRS
 from twinbench.runfile import CaseRow, case_rows
 
 
@@ -47,14 +49,18 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def cases_table(rows: Sequence[CaseRow]) -> str:
-    """Every case: status, median and IQR per step, samples x loops, first call, memory."""
+    """Every case: status, median and IQR per step, samples x loops, first call, memory.
+
+    The first call is timed apart from the steady state: for xla and compile it is the
+    compile time (plus one step).
+    """
     headers = (
         "case",
         "status",
         "median",
         "IQR",
         "procs x rounds x loops",
-        "first call",
+        "first call/compile",
         "memory",
         "GFLOP/s",
         "% peak",
@@ -85,13 +91,19 @@ def _throughput_cells(row: CaseRow) -> tuple[str, str]:
 
 
 def framework_table(rows: Sequence[CaseRow]) -> str:
-    """Keras against PyTorch: both medians and their ratio (>1: Keras slower)."""
+    """Keras against PyTorch: both medians and their ratio (>1: Keras slower).
+
+    Pairs: Keras graph with PyTorch eager, Keras xla with PyTorch compile, same precision.
+    """
     medians = {
         (row.case.group, row.case.framework): row.median_s
         for row in rows
         if row.median_s is not None
     }
-    groups = sorted({row.case for row in rows}, key=lambda c: (c.model, c.device, c.mode, c.batch))
+    groups = sorted(
+        {row.case for row in rows},
+        key=lambda c: (c.model, c.device, c.mode, c.precision, _pair_order(c.pair), c.batch),
+    )
     seen: set[str] = set()
     body = []
     for case in groups:
@@ -108,14 +120,39 @@ def framework_table(rows: Sequence[CaseRow]) -> str:
                 case.model,
                 case.device,
                 case.mode,
+                case.precision,
+                _pair_variants(case.pair),
                 str(case.batch),
                 format_seconds(keras_s),
                 format_seconds(torch_s),
                 ratio,
             )
         )
-    headers = ("model", "device", "mode", "batch", "keras", "torch", "keras/torch")
+    headers = (
+        "model",
+        "device",
+        "mode",
+        "precision",
+        "variants",
+        "batch",
+        "keras",
+        "torch",
+        "keras/torch",
+    )
     return format_table(headers, body)
+
+
+def _pair_order(pair: str) -> int:
+    """Default pair (graph/eager) before the compiled one."""
+    return PAIRS.index(pair) if pair in PAIRS else len(PAIRS)
+
+
+def _pair_variants(pair: str) -> str:
+    """The variants a pair compares, e.g. ``graph/eager``."""
+    if pair not in PAIRS:
+        return pair
+    index = PAIRS.index(pair)
+    return "/".join(FRAMEWORK_VARIANTS[f][index] for f in ("keras", "torch"))
 
 
 def _samples_cell(row: CaseRow) -> str:

@@ -78,6 +78,8 @@ def benchmark_entry(run: CaseRun, nodeid: str) -> dict[str, Any]:
             "flops_per_step": processes[0].flops_per_step,
             "peak_flops": peaks[len(peaks) // 2] if peaks else None,
             "numerics": processes[0].numerics,
+            # Compiled variants: first_call_s is the compile time; what was compiled.
+            "compile": processes[0].compile_info,
             "processes": [process_entry(p) for p in processes],
         },
         "options": {"timer": "perf_counter", "processes": len(processes)},

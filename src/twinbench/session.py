@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from twinbench.baselines import save_baseline
-from twinbench.cases import Case
+from twinbench.cases import DEFAULT_VARIANTS, Case
 from twinbench.execution import OK, SKIPPED, CaseRun, merge
 from twinbench.gate import GateOutcome, Remeasurement, run_gate, verdict_lines
 from twinbench.numerics import refresh_references
@@ -78,6 +78,8 @@ class BenchSession:
                 "devices": list(selection.devices),
                 "modes": list(selection.modes),
                 "batch_sizes": list(selection.batch_sizes),
+                "variants": list(selection.variants),
+                "precisions": list(selection.precisions),
             },
             "frameworks": self.pool.runner_metadata,
         }
@@ -111,12 +113,17 @@ class BenchSession:
         return bool(self.gate and self.gate.comparison.failed(self.options.strict))
 
     def _refresh_numerics(self, metadata: dict[str, Any]) -> None:
-        """Store this run's reference outputs, per model, for the frameworks and modes run."""
+        """Store this run's reference outputs, per model, for the frameworks and modes run.
+
+        Only the default variants in fp32 make references; xla, compile and bf16 are checked
+        against them.
+        """
         outputs: dict[str, dict[tuple[str, str], list[Any]]] = {}
         for run in self.runs:
             numerics = run.measured[0].numerics if run.measured else None
-            if numerics and "output" in numerics:
-                case = run.case
+            case = run.case
+            reference_cell = case.variant in DEFAULT_VARIANTS and case.precision == "fp32"
+            if numerics and "output" in numerics and reference_cell:
                 outputs.setdefault(case.model, {})[(case.framework, case.mode)] = numerics["output"]
         versions = {
             k: metadata.get(k) for k in ("torch_version", "tensorflow_version", "keras_version")

@@ -19,9 +19,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from twinbench.cases import Case, migrate_case_id
+
 # Format history (bump on any incompatible change, add a migration for the old version):
-#   1 (2026-11): first version.
-SCHEMA_VERSION = 1
+#   1 (2026-11): first version; case ids model-framework-device-mode-bN.
+#   2 (2026-11): variants and precisions; case ids model-framework-variant-device-mode-
+#                precision-bN, `extra_info.case` gains variant and precision, groups name the
+#                Keras/PyTorch pair. Version-1 files are migrated on read (their cases ran
+#                the default variants, graph and eager, in fp32); the file is not rewritten.
+SCHEMA_VERSION = 2
 
 
 class RunFileError(Exception):
@@ -85,16 +91,18 @@ def read_run(path: Path | str) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise RunFileError(path, f"not valid JSON (truncated?): {error}") from error
+    if _schema_version(data, path) == 1:
+        migrate_v1(data, path)
     validate_run(data, path)
     return data
 
 
-def validate_run(data: Any, path: Path | str = "<run>") -> None:
-    """Check schema version, required keys and types, and that every number is finite."""
+def _schema_version(data: Any, path: Path | str) -> int:
+    """The file's schema version; RunFileError when it has none or one this twinbench lacks."""
     if not isinstance(data, dict):
         raise RunFileError(path, "top level is not a JSON object")
     section = _require(data, "twinbench", dict, path)
-    version = _require(section, "schema_version", int, path, "twinbench.schema_version")
+    version: int = _require(section, "schema_version", int, path, "twinbench.schema_version")
     if version > SCHEMA_VERSION:
         raise RunFileError(
             path,
@@ -104,13 +112,66 @@ def validate_run(data: Any, path: Path | str = "<run>") -> None:
         )
     if version < 1:
         raise RunFileError(path, f"unknown schema version {version}", "twinbench.schema_version")
+    return version
+
+
+def migrate_v1(data: dict[str, Any], path: Path | str = "<run>") -> None:
+    """Rewrite a version-1 run in place as version 2: every case id gets its variant and
+    precision (the default variant, fp32: all that version 1 measured)."""
+    section = data["twinbench"]
+    for i, bench in enumerate(_require(data, "benchmarks", list, path)):
+        key = f"benchmarks[{i}]"
+        old = _require(bench, "param", str, path, f"{key}.param")
+        case = Case.from_id(_migrated_id(old, path, f"{key}.param"))
+        bench["param"] = case.id
+        bench["group"] = case.group
+        if isinstance(bench.get("params"), dict):
+            bench["params"]["case"] = case.id
+        for field in ("name", "fullname"):
+            if isinstance(bench.get(field), str):
+                bench[field] = bench[field].replace(f"[{old}]", f"[{case.id}]")
+        extra = bench.get("extra_info")
+        if isinstance(extra, dict) and isinstance(extra.get("case"), dict):
+            extra["case"] = {**extra["case"], "variant": case.variant, "precision": "fp32"}
+    for i, item in enumerate(_require(section, "unmeasured", list, path, "twinbench.unmeasured")):
+        where = f"twinbench.unmeasured[{i}].case"
+        item["case"] = _migrated_id(_require(item, "case", str, path, where), path, where)
+    comparison = section.get("comparison")
+    for i, verdict in enumerate(comparison.get("verdicts", []) if comparison else []):
+        where = f"twinbench.comparison.verdicts[{i}].case_id"
+        old = _require(verdict, "case_id", str, path, where)
+        verdict["case_id"] = _migrated_id(old, path, where)
+    selection = section.get("settings", {}).get("selection")
+    if isinstance(selection, dict):
+        selection.setdefault("variants", ["graph", "eager"])
+        selection.setdefault("precisions", ["fp32"])
+    section["schema_version"] = SCHEMA_VERSION
+    section["migrated_from"] = 1
+
+
+def _migrated_id(old: str, path: Path | str, where: str) -> str:
+    try:
+        return migrate_case_id(old)
+    except ValueError as error:
+        raise RunFileError(path, str(error), where) from error
+
+
+def validate_run(data: Any, path: Path | str = "<run>") -> None:
+    """Check schema version, required keys and types, case ids, and that numbers are finite."""
+    version = _schema_version(data, path)
+    if version != SCHEMA_VERSION:
+        raise RunFileError(
+            path, f"schema version {version} must be migrated first", "twinbench.schema_version"
+        )
+    section = data["twinbench"]
     _find_non_finite(data, "", path)
     _require(section, "metadata", dict, path, "twinbench.metadata")
     _require(section, "fingerprint", dict, path, "twinbench.fingerprint")
-    _require(section, "unmeasured", list, path, "twinbench.unmeasured")
+    for i, item in enumerate(_require(section, "unmeasured", list, path, "twinbench.unmeasured")):
+        _require_case_id(item, "case", path, f"twinbench.unmeasured[{i}].case")
     for i, bench in enumerate(_require(data, "benchmarks", list, path)):
         key = f"benchmarks[{i}]"
-        _require(bench, "param", str, path, f"{key}.param")
+        _require_case_id(bench, "param", path, f"{key}.param")
         stats = _require(bench, "stats", dict, path, f"{key}.stats")
         samples = _require(stats, "data", list, path, f"{key}.stats.data")
         if not samples:
@@ -122,6 +183,13 @@ def validate_run(data: Any, path: Path | str = "<run>") -> None:
             _require(extra, "processes", list, path, f"{key}.extra_info.processes")
         ):
             _require(process, "samples", list, path, f"{key}.extra_info.processes[{j}].samples")
+
+
+def _require_case_id(obj: Any, key: str, path: Path | str, where: str) -> None:
+    try:
+        Case.from_id(_require(obj, key, str, path, where))
+    except ValueError as error:
+        raise RunFileError(path, str(error), where) from error
 
 
 def _require(obj: Any, key: str, kind: Any, path: Path | str, where: str | None = None) -> Any:

@@ -7,7 +7,7 @@ pools interfere), and a crash or an out-of-memory kill that takes down a worker,
 
 Protocol on stdin/stdout, one JSON object per line:
   worker -> parent  {"ready": true}   once, after importing and configuring the framework
-  parent -> worker  {"case": "mlp-keras-cpu-infer-b64", "timing": {...}, "seed": 0}
+  parent -> worker  {"case": "mlp-keras-graph-cpu-infer-fp32-b64", "timing": {...}, "seed": 0}
   worker -> parent  {"result": {...CaseResult...}, "runner": {...runner metadata...}}
 Anything else the frameworks print goes to stderr.
 """
@@ -22,7 +22,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import IO, Any
 
-from twinbench.cases import Case
+from twinbench.cases import Case, unsupported
 from twinbench.execution import ERROR, OK, SKIPPED, CaseResult, execute_case, result_to_json
 from twinbench.flops import count_step_flops
 from twinbench.numerics import (
@@ -44,7 +44,7 @@ def serve(framework: str, threads: int, requests: IO[str], replies: IO[str]) -> 
     """Answer measurement requests until stdin closes."""
     runner, startup_error = _start_runner(framework, threads)
     peaks: dict[str, float] = {}  # matmul peak per device, measured once per process
-    checks: dict[tuple[str, str, str], dict[str, Any]] = {}  # one numerics check per cell
+    checks: dict[tuple[str, ...], dict[str, Any]] = {}  # one numerics check per cell
     # Ready: the parent waits for every worker's import before measuring in any of them.
     replies.write(json.dumps({"ready": startup_error is None}) + "\n")
     replies.flush()
@@ -67,8 +67,10 @@ def serve(framework: str, threads: int, requests: IO[str], replies: IO[str]) -> 
 
 
 def measure_one(runner: Runner, case: Case, request: dict[str, Any]) -> CaseResult:
-    """Skip an unavailable device, else measure the case in this process."""
-    unavailable = runner.device_available(case.device)
+    """Skip an unsupported case, device or variant, else measure the case in this process."""
+    unavailable = (
+        unsupported(case) or runner.device_available(case.device) or runner.variant_available(case)
+    )
     if unavailable:
         return CaseResult(case=case, status=SKIPPED, reason=unavailable)
     timing = TimingSettings(**request["timing"])
@@ -92,13 +94,17 @@ def with_numerics(
     runner: Runner,
     result: CaseResult,
     numerics_dir: str | None,
-    checks: dict[tuple[str, str, str], dict[str, Any]],
+    checks: dict[tuple[str, ...], dict[str, Any]],
 ) -> CaseResult:
-    """Add the reference-output check of the case's model, framework, mode and device."""
+    """Add the reference-output check of the case's model, mode, device, variant, precision.
+
+    Every variant is checked against the framework's stored (default-variant, float32)
+    reference, with the case's own step: a compiler that changes the results is caught.
+    """
     case = result.case
     if numerics_dir is None:
         return result
-    key = (case.model, case.mode, case.device)
+    key = (case.model, case.mode, case.device, case.variant, case.precision)
     if key not in checks:
         reference_case = replace(case, batch=REFERENCE_BATCH)
         prepared = runner.prepare(load_spec(case.model), reference_case, REFERENCE_SEED)
@@ -108,7 +114,8 @@ def with_numerics(
         except RunFileError as error:  # reported with the case, never treated as "no file"
             checks[key] = {"status": "unreadable-reference", "error": str(error)}
         else:
-            check = check_output(output, stored_output(references, case.framework, case.mode))
+            reference = stored_output(references, case.framework, case.mode)
+            check = check_output(output, reference, case.precision)
             checks[key] = asdict(check)
     return replace(result, numerics=checks[key])
 

@@ -29,6 +29,9 @@ class PreparedCase:
     placed_on: Callable[[Any], str]
     # Keeps model and tensors alive for as long as the case is timed.
     keepalive: list[Any] = field(default_factory=list)
+    # What the compiler did, read after timing (torch.compile: graphs captured, graph
+    # breaks); {} for variants that compile all or nothing.
+    compile_info: Callable[[], dict[str, int]] = dict
 
 
 class Runner(Protocol):
@@ -41,6 +44,9 @@ class Runner(Protocol):
 
     def device_available(self, device: str) -> str | None:
         """None when `device` is usable by this framework, else the reason it is not."""
+
+    def variant_available(self, case: Case) -> str | None:
+        """None when the case's variant can run on its device here, else the reason."""
 
     def prepare(self, spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
         """Build the model on the case's device with seeded weights and inputs."""

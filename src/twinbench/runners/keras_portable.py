@@ -30,7 +30,7 @@ from twinbench.runners.base import (
     best_rate,
     loop_timer,
 )
-from twinbench.zoo.spec import ModelSpec, make_batch
+from twinbench.zoo.spec import ModelSpec, make_batch, use_mixed_bfloat16
 
 BACKENDS = ("jax", "torch")
 
@@ -79,15 +79,26 @@ class KerasPortableRunner:
             return f"Keras' {self.backend} backend sees no CUDA device"
         return None
 
+    def variant_available(self, case: Case) -> str | None:
+        if case.variant == "xla" and self.backend == "torch":
+            return (
+                "Keras' torch backend has no XLA (its jit_compile=True means torch.compile, "
+                "benchmarked natively as torch/compile)"
+            )
+        return None
+
     def prepare(self, spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
         keras = _keras()
         with keras.device(_device_name(self.backend, case.device)):
             model = spec.build_keras("float32")
             spec.transfer(spec.build_torch(seed), model)
+            if case.precision == "bf16":
+                use_mixed_bfloat16(model)
             model.compile(
                 optimizer=keras.optimizers.SGD(learning_rate=LEARNING_RATE, momentum=MOMENTUM),
                 loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                jit_compile=self.backend == "jax",
+                # graph: Keras' default ("auto": XLA on JAX, eager on torch); xla: forced.
+                jit_compile=True if case.variant == "xla" else "auto",
             )
         x_np, y_np = make_batch(spec, case.batch, seed)
         x = spec.to_keras_layout(x_np)
@@ -178,7 +189,7 @@ class KerasPortableRunner:
             "keras_version": keras.__version__,
             "keras_backend": keras.backend.backend(),
             "threads": self.threads,
-            "jit_compile": self.backend == "jax",
+            "jit_compile_default": "auto",
             "gpus": _gpu_names(self.backend),
             "tf32": tf32,
         }

@@ -1,7 +1,10 @@
 """Keras 3 on TensorFlow: the step is a `tf.function` calling `model(x, training=...)`.
 
 Never `model.predict` per batch: it rebuilds its data adapter on every call and times that,
-not the model (DESIGN decision 2).
+not the model (DESIGN decision 2). Variants: `graph` is that tf.function, `xla` the same with
+`jit_compile=True` (the whole step, optimizer update included, as `model.compile(jit_compile=
+True)` would compile `train_step`). Precision `bf16` sets Keras' "mixed_bfloat16" policy on
+every layer (bfloat16 compute, float32 variables; no loss scaling, which only float16 needs).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from twinbench.runners.base import (
     best_rate,
     loop_timer,
 )
-from twinbench.zoo.spec import ModelSpec, make_batch
+from twinbench.zoo.spec import ModelSpec, make_batch, use_mixed_bfloat16
 
 
 def make_optimizer() -> keras.optimizers.Optimizer:
@@ -35,10 +38,12 @@ def make_optimizer() -> keras.optimizers.Optimizer:
     return keras.optimizers.SGD(learning_rate=LEARNING_RATE, momentum=MOMENTUM)
 
 
-def make_infer_step(model: keras.Model, x: tf.Tensor) -> Callable[[], tf.Tensor]:
-    """Compiled forward pass in inference mode."""
+def make_infer_step(
+    model: keras.Model, x: tf.Tensor, jit_compile: bool = False
+) -> Callable[[], tf.Tensor]:
+    """Compiled forward pass in inference mode (XLA-compiled with `jit_compile`)."""
 
-    @tf.function
+    @tf.function(jit_compile=jit_compile)
     def step() -> tf.Tensor:
         return model(x, training=False)
 
@@ -46,13 +51,17 @@ def make_infer_step(model: keras.Model, x: tf.Tensor) -> Callable[[], tf.Tensor]
 
 
 def make_train_step(
-    model: keras.Model, optimizer: keras.optimizers.Optimizer, x: tf.Tensor, y: tf.Tensor
+    model: keras.Model,
+    optimizer: keras.optimizers.Optimizer,
+    x: tf.Tensor,
+    y: tf.Tensor,
+    jit_compile: bool = False,
 ) -> Callable[[], tf.Tensor]:
     """Compiled step: forward, cross-entropy on logits, gradients, optimizer update; the loss."""
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     optimizer.build(model.trainable_variables)  # create slots outside the traced function
 
-    @tf.function
+    @tf.function(jit_compile=jit_compile)
     def step() -> tf.Tensor:
         with tf.GradientTape() as tape:
             loss = loss_fn(y, model(x, training=True))
@@ -67,6 +76,10 @@ class KerasRunner:
     """Runs zoo models with Keras 3 on the TensorFlow backend."""
 
     name = "keras"
+
+    def __init__(self) -> None:
+        # Per device: why XLA cannot compile here (None: it can); checked once per process.
+        self._xla_problem: dict[str, str | None] = {}
 
     def configure(self, threads: int) -> None:
         if keras.backend.backend() != "tensorflow":
@@ -90,18 +103,28 @@ class KerasRunner:
             return "TensorFlow sees no GPU (tf.config.list_physical_devices('GPU') is empty)"
         return None
 
+    def variant_available(self, case: Case) -> str | None:
+        if case.variant != "xla":
+            return None
+        if case.device not in self._xla_problem:
+            self._xla_problem[case.device] = _try_xla(case.device)
+        return self._xla_problem[case.device]
+
     def prepare(self, spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
         scope = _device_scope(case.device)
+        jit_compile = case.variant == "xla"
         with scope():
             model = spec.build_keras("float32")
             spec.transfer(spec.build_torch(seed), model)
+            if case.precision == "bf16":
+                use_mixed_bfloat16(model)
             x_np, y_np = make_batch(spec, case.batch, seed)
             x = tf.constant(spec.to_keras_layout(x_np))
             y = tf.constant(y_np)
             if case.mode == "infer":
-                step = make_infer_step(model, x)
+                step = make_infer_step(model, x, jit_compile)
             else:
-                step = make_train_step(model, make_optimizer(), x, y)
+                step = make_train_step(model, make_optimizer(), x, y, jit_compile)
         # TF enqueues GPU kernels asynchronously; copying the last output to the host waits
         # for it (one stream). On the CPU the call returns when the work is done.
         sync = _host_copy if case.device == "cuda" else _no_sync
@@ -165,8 +188,20 @@ class KerasRunner:
 
 
 def to_numpy(tensor: Any) -> np.ndarray:
-    """Host copy of a tensor, for parity checks."""
+    """Host copy of a tensor, for parity checks (bfloat16 outputs widened to float32)."""
+    if getattr(tensor, "dtype", None) == tf.bfloat16:
+        tensor = tf.cast(tensor, tf.float32)
     return np.asarray(tensor)
+
+
+def _try_xla(device: str) -> str | None:
+    """None when XLA compiles and runs a tiny function on `device`, else the reason."""
+    try:
+        with _device_scope(device)():
+            np.asarray(tf.function(lambda: tf.ones((2, 2)) * 2.0, jit_compile=True)())
+    except Exception as error:  # the reason becomes the skip message of every xla case
+        return f"XLA (jit_compile=True) does not work here: {type(error).__name__}: {error}"[:300]
+    return None
 
 
 def _device_scope(device: str) -> Callable[[], Any]:

@@ -1,10 +1,20 @@
-"""PyTorch runner: eager mode, `torch.inference_mode` for inference, SGD with momentum to train."""
+"""PyTorch runner: eager mode, `torch.inference_mode` for inference, SGD with momentum to train.
+
+Variants: `eager`, and `compile`: `torch.compile(model)` (default mode, static shapes). To
+train, the model is compiled (forward and, through AOTAutograd, backward) and the optimizer
+step stays eager: that is the common way to use torch.compile, and it keeps the parameter
+update the same code as in `eager`. Precision `bf16`: the forward pass (and the loss) under
+`torch.autocast(device_type, dtype=torch.bfloat16)`, backward outside it, as PyTorch's AMP
+documentation recommends; bfloat16 needs no gradient scaler.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from importlib import metadata as importlib_metadata
 from typing import Any
 
@@ -29,21 +39,34 @@ def make_optimizer(model: torch.nn.Module) -> torch.optim.Optimizer:
 
 
 def make_infer_step(model: torch.nn.Module, x: torch.Tensor) -> Callable[[], torch.Tensor]:
-    """Forward pass in eval mode; call it under `torch.inference_mode()`."""
+    """Forward pass in eval mode; call it under `torch.inference_mode()`.
+
+    `model` may be the compiled wrapper (`torch.compile` returns a module whose eval() and
+    train() reach the original).
+    """
     model.eval()
     return lambda: model(x)
 
 
 def make_train_step(
-    model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    forward_context: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
 ) -> Callable[[], torch.Tensor]:
-    """One step: forward, cross-entropy on logits, backward, optimizer update; returns the loss."""
+    """One step: forward, cross-entropy on logits, backward, optimizer update; returns the loss.
+
+    `model` is a module in training mode, or its compiled wrapper; `forward_context` wraps
+    the forward pass and the loss (autocast), not the backward pass.
+    """
     model.train()
     loss_fn = torch.nn.CrossEntropyLoss()
 
     def step() -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
+        with forward_context():
+            loss = loss_fn(model(x), y)
         loss.backward()
         optimizer.step()
         return loss.detach()
@@ -51,10 +74,27 @@ def make_train_step(
     return step
 
 
+def compiled(model: torch.nn.Module) -> torch.nn.Module:
+    """`torch.compile(model)` after clearing Dynamo's caches.
+
+    Without the reset, the cases of one worker process share Dynamo's cache per code object:
+    a second batch size would recompile with dynamic shapes (so the figure would depend on
+    which case ran before), and after `recompile_limit` recompilations Dynamo silently runs
+    the model eagerly. `dynamic=False` keeps every case on static shapes, as a fresh process
+    would compile it.
+    """
+    torch._dynamo.reset()
+    return torch.compile(model, dynamic=False)  # type: ignore[return-value]
+
+
 class TorchRunner:
-    """Runs zoo models with PyTorch in eager mode."""
+    """Runs zoo models with PyTorch, eager or compiled."""
 
     name = "torch"
+
+    def __init__(self) -> None:
+        # Per device: why torch.compile cannot build here (None: it can); checked once.
+        self._compile_problem: dict[str, str | None] = {}
 
     def configure(self, threads: int) -> None:
         torch.set_num_threads(threads)
@@ -70,17 +110,29 @@ class TorchRunner:
             return "PyTorch sees no CUDA device (torch.cuda.is_available() is False)"
         return None
 
+    def variant_available(self, case: Case) -> str | None:
+        if case.variant != "compile":
+            return None
+        if case.device not in self._compile_problem:
+            self._compile_problem[case.device] = _try_compile(case.device)
+        return self._compile_problem[case.device]
+
     def prepare(self, spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
         device = torch.device(case.device)
         model = spec.build_torch(seed).to(device)
+        forward = compiled(model) if case.variant == "compile" else model
         x_np, y_np = make_batch(spec, case.batch, seed)
         x = torch.from_numpy(x_np).to(device)
         y = torch.from_numpy(y_np).to(device)
+        autocast: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
+        if case.precision == "bf16":
+            autocast = functools.partial(torch.autocast, device.type, dtype=torch.bfloat16)
         if case.mode == "infer":
-            step = make_infer_step(model, x)
-            context: Callable[[], Any] = torch.inference_mode
+            step = make_infer_step(forward, x)
+            # Autocast entered once per sample, outside the timer, like inference_mode.
+            context: Callable[[], Any] = _stacked(torch.inference_mode, autocast)
         else:
-            step = make_train_step(model, make_optimizer(model), x, y)
+            step = make_train_step(forward, make_optimizer(model), x, y, autocast)
             context = torch.enable_grad
         sync = _cuda_sync if device.type == "cuda" else _no_sync
 
@@ -95,6 +147,7 @@ class TorchRunner:
             run_once=run_once,
             placed_on=lambda out: out.device.type,
             keepalive=[model, x, y],
+            compile_info=_dynamo_activity() if case.variant == "compile" else dict,
         )
 
     def peak_flops(self, device: str) -> float:
@@ -141,8 +194,56 @@ class TorchRunner:
 
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
-    """Host copy of a tensor, for parity checks."""
+    """Host copy of a tensor, for parity checks (bfloat16 widened: NumPy has no bfloat16)."""
+    if tensor.dtype == torch.bfloat16:
+        tensor = tensor.float()
     return tensor.detach().cpu().numpy()
+
+
+def _stacked(
+    *contexts: Callable[[], AbstractContextManager[Any]],
+) -> Callable[[], AbstractContextManager[None]]:
+    """A context factory that enters each of `contexts`' contexts, in order."""
+
+    @contextlib.contextmanager
+    def enter() -> Iterator[None]:
+        with contextlib.ExitStack() as stack:
+            for make in contexts:
+                stack.enter_context(make())
+            yield
+
+    return enter
+
+
+def _dynamo_activity() -> Callable[[], dict[str, int]]:
+    """Graphs Dynamo captures and graph breaks it meets from now on, read when called.
+
+    A module Dynamo cannot trace (nn.LSTM in PyTorch 2.13) runs eagerly inside a "compiled"
+    model: zero graphs or many breaks say how much of a compile figure was compiled.
+    """
+    counters = torch._dynamo.utils.counters
+    graphs = counters["stats"]["unique_graphs"]
+    breaks = sum(counters["graph_break"].values())
+    return lambda: {
+        "graphs": counters["stats"]["unique_graphs"] - graphs,
+        "graph_breaks": sum(counters["graph_break"].values()) - breaks,
+    }
+
+
+def _try_compile(device: str) -> str | None:
+    """None when torch.compile builds and runs a tiny function on `device`, else the reason.
+
+    On a CPU, Inductor needs a working C++ compiler and Python headers; where they are
+    missing every compile case skips with the compiler's own complaint.
+    """
+    try:
+        torch._dynamo.reset()
+        torch.compile(lambda t: t * 2.0 + 1.0)(torch.ones(4, device=device))
+    except Exception as error:  # the reason becomes the skip message of every compile case
+        return f"torch.compile does not work here: {type(error).__name__}: {error}"[:300]
+    finally:
+        torch._dynamo.reset()
+    return None
 
 
 def _cuda_sync(_out: Any) -> None:

@@ -73,3 +73,15 @@ def copy_tensor(target: Any, value: np.ndarray, what: str) -> None:
     if expected != value.shape:
         raise ValueError(f"{what}: Keras expects shape {expected}, got {value.shape}")
     target.assign(value.astype(target.dtype))
+
+
+def use_mixed_bfloat16(model: keras.Model) -> None:
+    """Switch every layer (nested ones included) to the "mixed_bfloat16" policy after build.
+
+    The zoo builds float32 layers (explicit dtypes win over a global policy), and the weights
+    are transferred in float32; with this policy the variables stay float32 and each layer
+    computes in bfloat16, as if it had been built under the policy (Keras mixed precision
+    guide). `_flatten_layers` is Keras' own walk over sub-layers (attention projections).
+    """
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        layer.dtype_policy = import_keras().DTypePolicy("mixed_bfloat16")
