@@ -13,10 +13,10 @@ torch 2.13):
     test_parity.py's 1e-4 (seen 7.2e-4, at the third step of batch=12, seed=488200390). The
     float64 twins agree to 3.4e-9 on the same examples, so this is float32 rounding, and it is
     Keras': against its own float64 run Keras float32 moved by up to 7.2e-4 by the third step,
-    PyTorch float32 by up to 7.6e-5. Which op amplifies it was not pinned down (candidates:
-    ReLU's gradient jump at 0, where training-mode BatchNorm centres many values; oneDNN's
-    float32 convolution algorithms). Weights are not compared in float32 (seen 3e-3), for the
-    same reason and test_parity.py's.
+    PyTorch float32 by up to 7.6e-5. Which op amplifies it was not pinned down: not oneDNN
+    alone (with TF_ENABLE_ONEDNN_OPTS=0 that example's Keras float32 still moved by 2.1e-4);
+    a candidate is ReLU's gradient jump at 0, where training-mode BatchNorm centres many
+    values. Weights are not compared in float32 (seen 3e-3), for the same reason.
 Hypothesis runs few, small examples here: every example traces a fresh tf.function of a
 20-conv network, and the file must stay short on 2 cores.
 """
