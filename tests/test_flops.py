@@ -48,3 +48,15 @@ def test_lstm_gates_are_counted_analytically():
     # plus the head 128 x 10; 2 FLOPs per MAC
     expected = 2 * (32 * 4 * (64 + 128) * 128 + 128 * 10)
     assert count_step_flops(load_spec("lstm"), "infer", 2) == 2 * expected
+
+
+def test_resnet_convolutions_are_counted():
+    # per example, each conv: output pixels x c_in x c_out x k^2 MACs; widths 16/32/64/128
+    def conv(size, c_in, c_out, k=3):
+        return size * size * c_in * c_out * k * k
+
+    macs = conv(32, 3, 16) + 4 * conv(32, 16, 16)  # stem, stage 1 (two blocks, no projection)
+    for size, c_in, c_out in ((16, 16, 32), (8, 32, 64), (4, 64, 128)):  # stages 2-4
+        macs += conv(size, c_in, c_out) + 3 * conv(size, c_out, c_out) + conv(size, c_in, c_out, 1)
+    macs += 128 * 10  # head; BatchNorm, ReLU, additions and pooling are element-wise: not counted
+    assert count_step_flops(load_spec("resnet"), "infer", 2) == 2 * 2 * macs

@@ -23,6 +23,7 @@ import itertools
 import os
 import re
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # before the first `import keras`
@@ -171,15 +172,15 @@ def bessel_corrected(history: list[np.ndarray], momentum: float, n: int) -> np.n
 
 
 def assert_state_parity(
-    name: str,
+    module: ModuleType,
     torch_model: torch.nn.Module,
     keras_twin: keras.Model,
     history: dict[str, list[np.ndarray]],
     batch: int,
     tolerance: dict[str, float],
 ) -> None:
-    """Every transferred tensor matches its Keras counterpart, running_var after Bessel."""
-    expected = ZOO[name].keras_weights_as_torch(keras_twin)
+    """Every transferred tensor of zoo `module` matches its Keras twin, running_var after Bessel."""
+    expected = module.keras_weights_as_torch(keras_twin)
     for bn_name, bn in batchnorms(torch_model).items():
         assert bn.momentum is not None  # a fixed momentum, not a cumulative average
         _, height, width, _ = keras_twin.get_layer(bn_name).output.shape
@@ -237,7 +238,7 @@ def test_training_mode_forward_parity(name: str, dtype: str, batch: int, seed: i
     keras_out = keras_twin(tf.constant(ZOO[name].SPEC.to_keras_layout(x)), training=True)
     record_keras_variances(history, keras_twin)
     assert_parity(torch_out.numpy(), keras_out, TOLERANCE[dtype], "training-mode logits")
-    assert_state_parity(name, torch_model, keras_twin, history, batch, TOLERANCE[dtype])
+    assert_state_parity(ZOO[name], torch_model, keras_twin, history, batch, TOLERANCE[dtype])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -256,7 +257,9 @@ def test_training_parity(name: str, dtype: str, batch: int, seed: int) -> None:
     torch_losses, keras_losses = zip(*losses, strict=True)
     assert_parity(torch_losses, keras_losses, TRAIN_TOLERANCE[dtype], "losses")
     if dtype == "float64":  # float32 weights can differ where gradients jump (module docstring)
-        assert_state_parity(name, torch_model, keras_twin, history, batch, TRAIN_TOLERANCE[dtype])
+        assert_state_parity(
+            ZOO[name], torch_model, keras_twin, history, batch, TRAIN_TOLERANCE[dtype]
+        )
 
 
 # --- The checks can fail: deliberately broken transfers. -------------------------------------

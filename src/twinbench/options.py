@@ -127,9 +127,10 @@ def add_bench_options(addoption: Callable[..., Any], prefix: str = "") -> None:
     addoption(
         f"--{prefix}models",
         type=choice_list(MODEL_NAMES),
-        default=MODEL_NAMES,
+        default=None,
         metavar="LIST",
-        help=f"zoo models, from: {', '.join(MODEL_NAMES)} (default: all)",
+        help=f"zoo models, from: {', '.join(MODEL_NAMES)} (default: the profile's; quick: all "
+        "but resnet)",
     )
     addoption(
         f"--{prefix}modes",
@@ -325,7 +326,7 @@ def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
     profile_name = get("profile")
     profile = PROFILES[profile_name]
     selection = Selection(
-        models=get("models"),
+        models=get("models") or profile.models or MODEL_NAMES,
         frameworks=get("frameworks"),
         devices=get("devices"),
         modes=get("modes"),

@@ -10,7 +10,7 @@ import importlib
 
 from twinbench.zoo.spec import ModelSpec
 
-MODEL_NAMES: tuple[str, ...] = ("mlp", "cnn", "lstm", "transformer")
+MODEL_NAMES: tuple[str, ...] = ("mlp", "cnn", "lstm", "transformer", "resnet")
 
 
 def load_spec(name: str) -> ModelSpec:

@@ -80,11 +80,11 @@ def build_torch(seed: int, config: CNNConfig = CONFIG) -> CNN:
         torch.manual_seed(seed)
         model = CNN(config)
         for bn in (model.bn1, model.bn2):
-            _randomise_batchnorm(bn)
+            randomise_batchnorm(bn)
     return model.float()
 
 
-def _randomise_batchnorm(bn: nn.BatchNorm2d) -> None:
+def randomise_batchnorm(bn: nn.BatchNorm2d) -> None:
     """Seeded, distinct gamma/beta/mean/var: the 1/0/0/1 defaults would hide a swap."""
     with torch.no_grad():
         bn.weight.uniform_(0.5, 1.5)
