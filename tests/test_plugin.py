@@ -48,7 +48,7 @@ def test_collect_only_shows_the_matrix_without_importing_frameworks():
     ):
         assert f"[{case_id}]" in done.stdout
     # frameworks x devices x modes x quick batch sizes x models
-    assert f"{2 * 2 * 2 * 2 * len(MODEL_NAMES)} tests collected" in done.stdout
+    assert f"{2 * 2 * 3 * 2 * len(MODEL_NAMES)} tests collected" in done.stdout
 
 
 @pytest.mark.parametrize(
@@ -57,7 +57,7 @@ def test_collect_only_shows_the_matrix_without_importing_frameworks():
         ("--models", "mpl", ", ".join(MODEL_NAMES)),
         ("--frameworks", "jax", "keras, torch"),
         ("--devices", "tpu", "cpu, cuda"),
-        ("--modes", "fit", "infer, train"),
+        ("--modes", "predict", "infer, train, fit"),
         ("--batch-sizes", "0", "positive integers"),
         ("--profile", "fast", "'quick', 'full', 'smoke'"),
     ],
@@ -85,8 +85,9 @@ def smoke_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
 def test_smoke_run_passes_and_skips_cuda_with_a_reason(smoke_run):
     done, _ = smoke_run
     assert done.returncode == 0, done.stdout[-3000:]
-    assert "4 passed, 4 skipped" in done.stdout
+    assert "4 passed, 8 skipped" in done.stdout
     assert "sees no CUDA device" in done.stdout and "sees no GPU" in done.stdout
+    assert "fit runs at batch sizes >= 32" in done.stdout  # fit cases at batch 2
     assert "Keras vs PyTorch" in done.stdout
     assert "harness overhead per step" in done.stdout
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 FRAMEWORKS: tuple[str, ...] = ("keras", "torch")
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
-MODES: tuple[str, ...] = ("infer", "train")
+MODES: tuple[str, ...] = ("infer", "train", "fit")
 
 
 @dataclass(frozen=True, order=True)

@@ -38,6 +38,8 @@ class CaseResult:
     peak_flops: float | None = None
     # Reference-output check (numerics.NumericsCheck as a dict), None when not made.
     numerics: dict[str, Any] | None = None
+    # Fit mode: what the timed model learned ({"accuracy": ..., "epochs": ...}), else None.
+    fit: dict[str, Any] | None = None
     # Full traceback of an error, for the pytest report; not stored in the run file.
     details: str | None = None
 
@@ -83,6 +85,7 @@ def _measure_case(
         raise WrongDevice(f"asked for {case.device}, the output is on {ran_on}")
     steady = measure(prepared.time_loops, settings)
     memory = runner.peak_memory(case.device) | cpu_memory(rss_before)
+    learned = prepared.evaluate() if prepared.evaluate is not None else None
     return CaseResult(
         case=case,
         status=OK,
@@ -90,6 +93,7 @@ def _measure_case(
         measurement=steady,
         memory=memory,
         ran_on=ran_on,
+        fit=learned,
     )
 
 
@@ -177,6 +181,7 @@ def result_from_json(data: dict[str, Any]) -> CaseResult:
         flops_per_step=data.get("flops_per_step"),
         peak_flops=data.get("peak_flops"),
         numerics=data.get("numerics"),
+        fit=data.get("fit"),
         details=data.get("details"),
     )
 

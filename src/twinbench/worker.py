@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from twinbench.cases import Case
 from twinbench.execution import ERROR, OK, SKIPPED, CaseResult, execute_case, result_to_json
+from twinbench.fit import fit_timing, fit_unsupported
 from twinbench.flops import count_step_flops
 from twinbench.numerics import (
     REFERENCE_BATCH,
@@ -67,11 +68,13 @@ def serve(framework: str, threads: int, requests: IO[str], replies: IO[str]) -> 
 
 
 def measure_one(runner: Runner, case: Case, request: dict[str, Any]) -> CaseResult:
-    """Skip an unavailable device, else measure the case in this process."""
-    unavailable = runner.device_available(case.device)
+    """Skip an unsupported case or an unavailable device, else measure the case in this process."""
+    unavailable = fit_unsupported(case) or runner.device_available(case.device)
     if unavailable:
         return CaseResult(case=case, status=SKIPPED, reason=unavailable)
     timing = TimingSettings(**request["timing"])
+    if case.mode == "fit":
+        timing = fit_timing(timing)
     return execute_case(runner, load_spec, case, timing, seed=int(request.get("seed", 0)))
 
 
@@ -96,7 +99,7 @@ def with_numerics(
 ) -> CaseResult:
     """Add the reference-output check of the case's model, framework, mode and device."""
     case = result.case
-    if numerics_dir is None:
+    if numerics_dir is None or case.mode == "fit":  # fit's check is its accuracy
         return result
     key = (case.model, case.mode, case.device)
     if key not in checks:

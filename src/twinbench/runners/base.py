@@ -29,6 +29,8 @@ class PreparedCase:
     placed_on: Callable[[Any], str]
     # Keeps model and tensors alive for as long as the case is timed.
     keepalive: list[Any] = field(default_factory=list)
+    # Fit mode: called once after timing, what the timed model learned (test accuracy, epochs).
+    evaluate: Callable[[], dict[str, Any]] | None = None
 
 
 class Runner(Protocol):
@@ -65,6 +67,18 @@ class Runner(Protocol):
 
     def metadata(self) -> dict[str, Any]:
         """Versions, devices and settings that the run file records for this framework."""
+
+
+class Counted:
+    """A step that counts its calls: the epochs a fit case trained, timed or not."""
+
+    def __init__(self, step: Callable[[], Any]) -> None:
+        self.step = step
+        self.calls = 0
+
+    def __call__(self) -> Any:
+        self.calls += 1
+        return self.step()
 
 
 # Square matrix product that stands for the hardware's peak (2*n^3 FLOPs per call).
