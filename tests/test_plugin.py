@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from twinbench.fit import FIT_ROUNDS, MIN_ACCURACY
 from twinbench.storage import read_run
 from twinbench.zoo import MODEL_NAMES
 
@@ -207,3 +208,24 @@ def test_a_perturbed_reference_output_is_reported_as_numerics_changed(tmp_path):
     (path,) = tmp_path.glob("history/*/*.json")
     (verdict,) = read_run(path)["twinbench"]["comparison"]["verdicts"]
     assert verdict["verdict"] == "numerics-changed"
+
+
+def test_fit_case_records_the_test_accuracy_of_the_timed_model(tmp_path):
+    done = pytest_benches(
+        "--models=mlp",
+        "--frameworks=torch",
+        "--devices=cpu",
+        "--modes=fit",
+        "--batch-sizes=64",
+        "--processes=1",
+        "--no-compare",
+        f"--results-dir={tmp_path}",
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "1 passed" in done.stdout and "Fit: one step is one epoch" in done.stdout
+    (path,) = tmp_path.glob("history/*/*.json")
+    (bench,) = read_run(path)["benchmarks"]
+    fit, processes = bench["extra_info"]["fit"], bench["extra_info"]["processes"]
+    assert fit["epochs"] == 1 + FIT_ROUNDS and fit["accuracy"] >= MIN_ACCURACY
+    assert [(len(p["samples"]), p["loops"]) for p in processes] == [(FIT_ROUNDS, 1)]
+    assert processes[0]["fit"]["accuracy"] == fit["accuracy"]
