@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from twinbench.cases import Case
 from twinbench.execution import ERROR, OK, SKIPPED, CaseResult, execute_case, result_to_json
-from twinbench.fit import fit_timing, fit_unsupported
+from twinbench.fit import FIT_TIMING, fit_unsupported
 from twinbench.flops import count_step_flops
 from twinbench.numerics import (
     REFERENCE_BATCH,
@@ -72,9 +72,8 @@ def measure_one(runner: Runner, case: Case, request: dict[str, Any]) -> CaseResu
     unavailable = fit_unsupported(case) or runner.device_available(case.device)
     if unavailable:
         return CaseResult(case=case, status=SKIPPED, reason=unavailable)
-    timing = TimingSettings(**request["timing"])
-    if case.mode == "fit":
-        timing = fit_timing(timing)
+    # A fit step is an epoch: the profile's timing is for steps of micro- to milliseconds.
+    timing = FIT_TIMING if case.mode == "fit" else TimingSettings(**request["timing"])
     return execute_case(runner, load_spec, case, timing, seed=int(request.get("seed", 0)))
 
 

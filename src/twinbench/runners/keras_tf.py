@@ -66,9 +66,9 @@ def make_train_step(
 
 
 def make_fit_epoch(
-    model: keras.Model, x: np.ndarray, y: np.ndarray, batch: int
+    model: keras.Model, x: np.ndarray, y: np.ndarray, batch: int, shuffle: bool = True
 ) -> Callable[[], keras.callbacks.History]:
-    """One epoch of `model.fit` on (x, y), shuffled, same optimizer and loss as the train mode.
+    """One epoch of `model.fit` on (x, y), same optimizer and loss as the train mode.
 
     jit_compile=False: Keras 3 would otherwise pick XLA by itself ("auto"), while the train
     mode and PyTorch's loop run without it (XLA is a variant of its own, DESIGN decision 2).
@@ -79,7 +79,7 @@ def make_fit_epoch(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         jit_compile=False,
     )
-    return lambda: model.fit(x, y, batch_size=batch, epochs=1, shuffle=True, verbose=0)
+    return lambda: model.fit(x, y, batch_size=batch, epochs=1, shuffle=shuffle, verbose=0)
 
 
 class KerasRunner:

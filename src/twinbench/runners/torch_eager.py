@@ -78,8 +78,10 @@ def make_fit_epoch(
     return epoch
 
 
-def make_fit_loader(x: np.ndarray, y: np.ndarray, batch: int, seed: int, pin: bool) -> DataLoader:
-    """Shuffled batches of the in-memory arrays, in a seeded order.
+def make_fit_loader(
+    x: np.ndarray, y: np.ndarray, batch: int, seed: int, pin: bool, shuffle: bool = True
+) -> DataLoader:
+    """Batches of the in-memory arrays, shuffled in a seeded order.
 
     No loader worker processes: the data is in memory, and starting processes would cost more
     than indexing it (Keras' adapter slices the arrays in TensorFlow threads instead).
@@ -87,7 +89,7 @@ def make_fit_loader(x: np.ndarray, y: np.ndarray, batch: int, seed: int, pin: bo
     return DataLoader(
         TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
         batch_size=batch,
-        shuffle=True,
+        shuffle=shuffle,
         generator=torch.Generator().manual_seed(seed),
         pin_memory=pin,
     )
