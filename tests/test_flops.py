@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from twinbench.fit import TRAIN_SIZE
 from twinbench.flops import count_step_flops
 from twinbench.runners.torch_eager import TorchRunner
 from twinbench.zoo import load_spec
@@ -22,6 +23,12 @@ def test_training_step_counts_forward_and_backward():
     train = count_step_flops(spec, "train", 8)
     # backward: input and weight gradients (2x forward) minus the first layer's input gradient
     assert train == 3 * forward - 2 * 8 * 784 * 512
+
+
+def test_fit_step_is_an_epoch_of_training_steps():
+    spec = load_spec("mlp")
+    per_example = count_step_flops(spec, "train", 1)
+    assert count_step_flops(spec, "fit", 64) == per_example * TRAIN_SIZE
 
 
 def test_cnn_flops_grow_linearly_with_batch():

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from twinbench.cases import MODES
+from twinbench.fit import FIT_ROUNDS, MIN_ACCURACY
+from twinbench.profiles import PROFILES
 from twinbench.storage import read_run
 from twinbench.zoo import MODEL_NAMES
 
@@ -47,8 +50,10 @@ def test_collect_only_shows_the_matrix_without_importing_frameworks():
         "cnn-torch-eager-cpu-infer-fp32-b1",
     ):
         assert f"[{case_id}]" in done.stdout
-    # frameworks x devices x modes x quick batch sizes x models
-    assert f"{2 * 2 * 2 * 2 * len(MODEL_NAMES)} tests collected" in done.stdout
+    # frameworks x devices x modes x quick batch sizes x the quick profile's models
+    quick_models = PROFILES["quick"].models
+    assert quick_models is not None and "resnet" not in quick_models
+    assert f"{2 * 2 * 3 * 2 * len(quick_models)} tests collected" in done.stdout
 
 
 @pytest.mark.parametrize(
@@ -57,7 +62,7 @@ def test_collect_only_shows_the_matrix_without_importing_frameworks():
         ("--models", "mpl", ", ".join(MODEL_NAMES)),
         ("--frameworks", "jax", "keras, torch"),
         ("--devices", "tpu", "cpu, cuda"),
-        ("--modes", "fit", "infer, train"),
+        ("--modes", "predict", "infer, train, fit"),
         ("--batch-sizes", "0", "positive integers"),
         ("--variants", "jit", "default, all, graph, xla, eager, compile"),
         ("--precisions", "fp16", "fp32, bf16"),
@@ -76,7 +81,14 @@ def test_full_profile_collects_every_variant_and_precision():
     for case_id in ("mlp-keras-xla-cuda-train-bf16-b256", "mlp-torch-compile-cpu-infer-fp32-b1"):
         assert f"[{case_id}]" in done.stdout
     # frameworks x devices x modes x batch sizes x 2 variants each x precisions
-    assert f"{2 * 2 * 2 * 3 * 2 * 2} tests collected" in done.stdout
+    assert f"{2 * 2 * len(MODES) * 3 * 2 * 2} tests collected" in done.stdout
+
+
+def test_full_profile_includes_the_models_quick_leaves_out():
+    done = pytest_benches("--collect-only", "-q", "--profile=full")
+    assert done.returncode == 0, done.stderr
+    assert "[resnet-torch-compile-cuda-train-bf16-b256]" in done.stdout
+    assert f"{2 * 2 * len(MODES) * 3 * 2 * 2 * len(MODEL_NAMES)} tests collected" in done.stdout
 
 
 def test_variants_of_no_selected_framework_are_a_usage_error():
@@ -102,8 +114,9 @@ def smoke_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
 def test_smoke_run_passes_and_skips_cuda_with_a_reason(smoke_run):
     done, _ = smoke_run
     assert done.returncode == 0, done.stdout[-3000:]
-    assert "4 passed, 4 skipped" in done.stdout
+    assert "4 passed, 8 skipped" in done.stdout
     assert "sees no CUDA device" in done.stdout and "sees no GPU" in done.stdout
+    assert "fit runs at batch sizes >= 32" in done.stdout  # fit cases at batch 2
     assert "Keras vs PyTorch" in done.stdout
     assert "harness overhead per step" in done.stdout
 
@@ -226,3 +239,24 @@ def test_a_perturbed_reference_output_is_reported_as_numerics_changed(tmp_path):
     (path,) = tmp_path.glob("history/*/*.json")
     (verdict,) = read_run(path)["twinbench"]["comparison"]["verdicts"]
     assert verdict["verdict"] == "numerics-changed"
+
+
+def test_fit_case_records_the_test_accuracy_of_the_timed_model(tmp_path):
+    done = pytest_benches(
+        "--models=mlp",
+        "--frameworks=torch",
+        "--devices=cpu",
+        "--modes=fit",
+        "--batch-sizes=64",
+        "--processes=1",
+        "--no-compare",
+        f"--results-dir={tmp_path}",
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "1 passed" in done.stdout and "Fit: one step is one epoch" in done.stdout
+    (path,) = tmp_path.glob("history/*/*.json")
+    (bench,) = read_run(path)["benchmarks"]
+    fit, processes = bench["extra_info"]["fit"], bench["extra_info"]["processes"]
+    assert fit["epochs"] == 1 + FIT_ROUNDS and fit["accuracy"] >= MIN_ACCURACY
+    assert [(len(p["samples"]), p["loops"]) for p in processes] == [(FIT_ROUNDS, 1)]
+    assert processes[0]["fit"]["accuracy"] == fit["accuracy"]

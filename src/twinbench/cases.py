@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 FRAMEWORKS: tuple[str, ...] = ("keras", "torch")
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
-MODES: tuple[str, ...] = ("infer", "train")
+MODES: tuple[str, ...] = ("infer", "train", "fit")
 # Each framework's idiomatic fast paths (DESIGN decision 2), its default first. Keras: `graph`
 # is a tf.function, `xla` the same with jit_compile=True. PyTorch: `eager`, and `compile`
 # (torch.compile of the model).

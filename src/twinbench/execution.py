@@ -40,6 +40,8 @@ class CaseResult:
     numerics: dict[str, Any] | None = None
     # What the compiler did for a compiled variant (PreparedCase.compile_info); {} otherwise.
     compile_info: dict[str, int] = field(default_factory=dict)
+    # Fit mode: what the timed model learned ({"accuracy": ..., "epochs": ...}), else None.
+    fit: dict[str, Any] | None = None
     # Full traceback of an error, for the pytest report; not stored in the run file.
     details: str | None = None
 
@@ -85,6 +87,7 @@ def _measure_case(
         raise WrongDevice(f"asked for {case.device}, the output is on {ran_on}")
     steady = measure(prepared.time_loops, settings)
     memory = runner.peak_memory(case.device) | cpu_memory(rss_before)
+    learned = prepared.evaluate() if prepared.evaluate is not None else None
     return CaseResult(
         case=case,
         status=OK,
@@ -93,6 +96,7 @@ def _measure_case(
         memory=memory,
         ran_on=ran_on,
         compile_info=prepared.compile_info(),
+        fit=learned,
     )
 
 
@@ -181,6 +185,7 @@ def result_from_json(data: dict[str, Any]) -> CaseResult:
         peak_flops=data.get("peak_flops"),
         numerics=data.get("numerics"),
         compile_info=data.get("compile_info") or {},
+        fit=data.get("fit"),
         details=data.get("details"),
     )
 

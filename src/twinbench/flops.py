@@ -14,11 +14,14 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
+from twinbench.fit import TRAIN_SIZE
 from twinbench.zoo.spec import ModelSpec, make_batch
 
 
 def count_step_flops(spec: ModelSpec, mode: str, batch: int, seed: int = 0) -> int:
-    """FLOPs of one step: the forward pass (infer) or forward plus backward (train)."""
+    """FLOPs of one step: forward (infer), forward plus backward (train), an epoch of it (fit)."""
+    if mode == "fit":  # the counted work is linear in the batch: the train step per example
+        return count_step_flops(spec, "train", batch, seed) * TRAIN_SIZE // batch
     model = spec.build_torch(seed)
     x_np, y_np = make_batch(spec, batch, seed)
     x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)

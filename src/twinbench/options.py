@@ -137,7 +137,8 @@ def add_bench_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         type=choice_list(MODES),
         default=MODES,
         metavar="LIST",
-        help="infer (forward) and/or train (forward, loss, backward, SGD step) (default: both)",
+        help="infer (forward), train (forward, loss, backward, SGD step), fit (one epoch of "
+        "Keras model.fit / a PyTorch DataLoader loop on digits) (default: all)",
     )
     addoption(
         f"--{prefix}batch-sizes",

@@ -8,6 +8,7 @@ from typing import Any
 
 from twinbench.calibrate import CalibrationRow
 from twinbench.cases import FRAMEWORK_VARIANTS, PAIRS
+from twinbench.fit import MAX_ACCURACY_GAP, MIN_ACCURACY, TRAIN_SIZE, accuracy_verdict
 from twinbench.runfile import CaseRow, case_rows
 
 
@@ -177,7 +178,41 @@ def run_summary(run: dict[str, Any]) -> list[str]:
     rows = case_rows(run)
     lines = [cases_table(rows), "", "Keras vs PyTorch (median per step; >1x: Keras slower)", ""]
     lines += [framework_table(rows), "", overhead_line(run, rows)]
+    if any(row.fit for row in rows):
+        lines += ["", *fit_lines(rows)]
     return lines
+
+
+def fit_lines(rows: Sequence[CaseRow]) -> list[str]:
+    """Fit cases: test accuracy of each framework's timed model, and whether they agree."""
+    accuracies: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        if row.fit:
+            accuracies.setdefault((row.case.group, row.case.framework), row.fit)
+    cases = {row.case.group: row.case for row in rows if row.fit}
+    body = []
+    for group, case in sorted(cases.items()):
+        keras_fit, torch_fit = (accuracies.get((group, f)) for f in ("keras", "torch"))
+        found = [fit["accuracy"] for fit in (keras_fit, torch_fit) if fit]
+        body.append(
+            (
+                case.model,
+                case.device,
+                str(case.batch),
+                str((keras_fit or torch_fit or {}).get("epochs")),
+                f"{keras_fit['accuracy']:.3f}" if keras_fit else "-",
+                f"{torch_fit['accuracy']:.3f}" if torch_fit else "-",
+                accuracy_verdict(found),
+            )
+        )
+    headers = ("model", "device", "batch", "epochs", "keras", "torch", "verdict")
+    return [
+        f"Fit: one step is one epoch over {TRAIN_SIZE} digits; test accuracy of the timed model "
+        f"(lowest over processes); comparable: both >= {MIN_ACCURACY}, "
+        f"at most {MAX_ACCURACY_GAP} apart",
+        "",
+        format_table(headers, body),
+    ]
 
 
 def overhead_line(run: dict[str, Any], rows: Sequence[CaseRow]) -> str:

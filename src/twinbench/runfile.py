@@ -12,6 +12,7 @@ from pytest_benchmark.stats import Stats
 from twinbench import __version__
 from twinbench.cases import Case
 from twinbench.execution import OK, CaseResult, CaseRun, describe
+from twinbench.fit import fit_summary
 from twinbench.metadata import fingerprint, fingerprint_id
 from twinbench.storage import SCHEMA_VERSION
 
@@ -63,6 +64,7 @@ def benchmark_entry(run: CaseRun, nodeid: str) -> dict[str, Any]:
         stats.update(sample)
     first_calls = sorted(p.first_call_s for p in processes if p.first_call_s is not None)
     peaks = sorted(p.peak_flops for p in processes if p.peak_flops)
+    learned = fit_summary([p.fit for p in processes])
     return {
         "group": case.group,
         "name": nodeid.rsplit("::", 1)[-1],
@@ -80,6 +82,7 @@ def benchmark_entry(run: CaseRun, nodeid: str) -> dict[str, Any]:
             "numerics": processes[0].numerics,
             # Compiled variants: first_call_s is the compile time; what was compiled.
             "compile": processes[0].compile_info,
+            **({"fit": learned} if learned else {}),
             "processes": [process_entry(p) for p in processes],
         },
         "options": {"timer": "perf_counter", "processes": len(processes)},
@@ -91,7 +94,7 @@ def process_entry(result: CaseResult) -> dict[str, Any]:
     """One worker process's measurement of a case, as stored in the run file."""
     measurement = result.measurement
     assert measurement is not None
-    return {
+    entry: dict[str, Any] = {
         "first_call_s": result.first_call_s,
         "peak_flops": result.peak_flops,
         "warmup_s": measurement.warmup_s,
@@ -99,6 +102,7 @@ def process_entry(result: CaseResult) -> dict[str, Any]:
         "samples": measurement.samples,
         "memory": result.memory,
     }
+    return entry | ({"fit": result.fit} if result.fit else {})
 
 
 def _largest(memories: Iterable[dict[str, int]]) -> dict[str, int]:
@@ -143,6 +147,8 @@ class CaseRow:
     numerics: dict[str, Any] | None = None
     # Samples grouped by the worker process that took them.
     process_samples: tuple[tuple[float, ...], ...] = ()
+    # Fit mode: test accuracy (lowest over processes), per process, epochs trained.
+    fit: dict[str, Any] | None = None
     reason: str | None = None
 
 
@@ -172,4 +178,5 @@ def _measured_row(bench: dict[str, Any]) -> CaseRow:
         numerics=extra.get("numerics"),
         samples=tuple(stats["data"]),
         process_samples=tuple(tuple(p["samples"]) for p in extra["processes"]),
+        fit=extra.get("fit"),
     )

@@ -12,6 +12,7 @@ import pytest
 from twinbench.baselines import save_baseline
 from twinbench.cases import DEFAULT_VARIANTS, Case
 from twinbench.execution import OK, SKIPPED, CaseRun, merge
+from twinbench.fit import fit_unsupported, learning_problem
 from twinbench.gate import GateOutcome, Remeasurement, run_gate, verdict_lines
 from twinbench.numerics import refresh_references
 from twinbench.options import BenchOptions
@@ -48,6 +49,9 @@ class BenchSession:
     def run_case(self, case: Case, nodeid: str) -> CaseRun:
         """Measure `case` in every worker, record it, and turn its status into a pytest outcome."""
         self.test_names[case.id] = nodeid
+        unsupported = fit_unsupported(case)
+        if unsupported:  # a gap in the matrix, not a missing device: no workers, no record
+            pytest.skip(unsupported)
         if self.loop_overhead_s is None:
             self.loop_overhead_s = loop_overhead_per_step()
             self.probe["start_s"] = measure_probe()
@@ -59,6 +63,9 @@ class BenchSession:
             pytest.skip(run.reason or "skipped")
         if run.status != OK:
             pytest.fail(f"{run.status}: {run.reason}\n{run.details or ''}", pytrace=False)
+        problem = learning_problem(run, self.runs)
+        if problem:  # timed and recorded, but a model that did not learn is no benchmark
+            pytest.fail(problem, pytrace=False)
         return run
 
     def settings(self) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from twinbench.cases import Case, unsupported
 from twinbench.execution import ERROR, OK, SKIPPED, CaseResult, execute_case, result_to_json
+from twinbench.fit import FIT_TIMING, fit_unsupported
 from twinbench.flops import count_step_flops
 from twinbench.numerics import (
     REFERENCE_BATCH,
@@ -69,11 +70,15 @@ def serve(framework: str, threads: int, requests: IO[str], replies: IO[str]) -> 
 def measure_one(runner: Runner, case: Case, request: dict[str, Any]) -> CaseResult:
     """Skip an unsupported case, device or variant, else measure the case in this process."""
     unavailable = (
-        unsupported(case) or runner.device_available(case.device) or runner.variant_available(case)
+        unsupported(case)
+        or fit_unsupported(case)
+        or runner.device_available(case.device)
+        or runner.variant_available(case)
     )
     if unavailable:
         return CaseResult(case=case, status=SKIPPED, reason=unavailable)
-    timing = TimingSettings(**request["timing"])
+    # A fit step is an epoch: the profile's timing is for steps of micro- to milliseconds.
+    timing = FIT_TIMING if case.mode == "fit" else TimingSettings(**request["timing"])
     return execute_case(runner, load_spec, case, timing, seed=int(request.get("seed", 0)))
 
 
@@ -102,7 +107,7 @@ def with_numerics(
     reference, with the case's own step: a compiler that changes the results is caught.
     """
     case = result.case
-    if numerics_dir is None:
+    if numerics_dir is None or case.mode == "fit":  # fit's check is its accuracy
         return result
     key = (case.model, case.mode, case.device, case.variant, case.precision)
     if key not in checks:

@@ -32,6 +32,8 @@ class PreparedCase:
     # What the compiler did, read after timing (torch.compile: graphs captured, graph
     # breaks); {} for variants that compile all or nothing.
     compile_info: Callable[[], dict[str, int]] = dict
+    # Fit mode: called once after timing, what the timed model learned (test accuracy, epochs).
+    evaluate: Callable[[], dict[str, Any]] | None = None
 
 
 class Runner(Protocol):
@@ -71,6 +73,18 @@ class Runner(Protocol):
 
     def metadata(self) -> dict[str, Any]:
         """Versions, devices and settings that the run file records for this framework."""
+
+
+class Counted:
+    """A step that counts its calls: the epochs a fit case trained, timed or not."""
+
+    def __init__(self, step: Callable[[], Any]) -> None:
+        self.step = step
+        self.calls = 0
+
+    def __call__(self) -> Any:
+        self.calls += 1
+        return self.step()
 
 
 # Square matrix product that stands for the hardware's peak (2*n^3 FLOPs per call).

@@ -80,6 +80,8 @@ class KerasPortableRunner:
         return None
 
     def variant_available(self, case: Case) -> str | None:
+        if case.mode == "fit":
+            return f"fit mode is written for Keras on TensorFlow only, not on {self.backend}"
         if case.variant == "xla" and self.backend == "torch":
             return (
                 "Keras' torch backend has no XLA (its jit_compile=True means torch.compile, "

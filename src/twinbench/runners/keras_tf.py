@@ -22,10 +22,12 @@ import numpy as np
 import tensorflow as tf
 
 from twinbench.cases import Case
+from twinbench.fit import accuracy, load_digits
 from twinbench.runners.base import (
     LEARNING_RATE,
     MOMENTUM,
     PEAK_MATMUL_SIZE,
+    Counted,
     PreparedCase,
     best_rate,
     loop_timer,
@@ -72,6 +74,23 @@ def make_train_step(
     return step
 
 
+def make_fit_epoch(
+    model: keras.Model, x: np.ndarray, y: np.ndarray, batch: int, shuffle: bool = True
+) -> Callable[[], keras.callbacks.History]:
+    """One epoch of `model.fit` on (x, y), same optimizer and loss as the train mode.
+
+    jit_compile=False: Keras 3 would otherwise pick XLA by itself ("auto"), while the train
+    mode and PyTorch's loop run without it (XLA is a variant of its own, DESIGN decision 2).
+    Each call builds Keras' data adapter for the arrays again: that is what `fit` costs a user.
+    """
+    model.compile(
+        optimizer=make_optimizer(),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=False,
+    )
+    return lambda: model.fit(x, y, batch_size=batch, epochs=1, shuffle=shuffle, verbose=0)
+
+
 class KerasRunner:
     """Runs zoo models with Keras 3 on the TensorFlow backend."""
 
@@ -111,6 +130,8 @@ class KerasRunner:
         return self._xla_problem[case.device]
 
     def prepare(self, spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
+        if case.mode == "fit":
+            return _prepare_fit(spec, case, seed)
         scope = _device_scope(case.device)
         jit_compile = case.variant == "xla"
         with scope():
@@ -185,6 +206,40 @@ class KerasRunner:
             "gpus": [gpu.name for gpu in tf.config.list_physical_devices("GPU")],
             "tf32": tf.config.experimental.tensor_float_32_execution_enabled(),
         }
+
+
+def _prepare_fit(spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
+    """A fit case: the step is one epoch of `model.fit` over the digits' training split."""
+    scope, data = _device_scope(case.device), load_digits(spec.input_shape, seed)
+    keras.utils.set_random_seed(seed)  # fit's shuffle order
+    with scope():
+        model = spec.build_keras("float32")
+        spec.transfer(spec.build_torch(seed), model)
+        x_train = spec.to_keras_layout(data.x_train)
+        epoch = Counted(make_fit_epoch(model, x_train, data.y_train, case.batch))
+
+    def run_once() -> Any:
+        with scope():
+            _last_loss(epoch())
+        return model.trainable_variables[-1].value  # placement: where the trained weights live
+
+    def evaluate() -> dict[str, Any]:
+        with scope():
+            logits = model(spec.to_keras_layout(data.x_test), training=False)
+        return {"accuracy": accuracy(np.asarray(logits), data.y_test), "epochs": epoch.calls}
+
+    return PreparedCase(
+        time_loops=loop_timer(epoch, _last_loss, scope),
+        run_once=run_once,
+        placed_on=_placed_on,
+        keepalive=[model, data],
+        evaluate=evaluate,
+    )
+
+
+def _last_loss(history: keras.callbacks.History) -> None:
+    """Read the epoch's last loss on the host: waits for the device like `_host_copy`."""
+    float(history.history["loss"][-1])
 
 
 def to_numpy(tensor: Any) -> np.ndarray:

@@ -20,12 +20,15 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.utils.data import DataLoader, TensorDataset
 
 from twinbench.cases import Case
+from twinbench.fit import accuracy, load_digits
 from twinbench.runners.base import (
     LEARNING_RATE,
     MOMENTUM,
     PEAK_MATMUL_SIZE,
+    Counted,
     PreparedCase,
     best_rate,
     loop_timer,
@@ -87,6 +90,47 @@ def compiled(model: torch.nn.Module) -> torch.nn.Module:
     return torch.compile(model, dynamic=False)  # type: ignore[return-value]
 
 
+def make_fit_epoch(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loader: DataLoader,
+    device: torch.device,
+) -> Callable[[], torch.Tensor]:
+    """One epoch of the explicit loop over `loader`: the train step per batch; the last loss."""
+    model.train()
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def epoch() -> torch.Tensor:
+        loss = None
+        for x, y in loader:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+        assert loss is not None, "empty training split"
+        return loss.detach()
+
+    return epoch
+
+
+def make_fit_loader(
+    x: np.ndarray, y: np.ndarray, batch: int, seed: int, pin: bool, shuffle: bool = True
+) -> DataLoader:
+    """Batches of the in-memory arrays, shuffled in a seeded order.
+
+    No loader worker processes: the data is in memory, and starting processes would cost more
+    than indexing it (Keras' adapter slices the arrays in TensorFlow threads instead).
+    """
+    return DataLoader(
+        TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
+        batch_size=batch,
+        shuffle=shuffle,
+        generator=torch.Generator().manual_seed(seed),
+        pin_memory=pin,
+    )
+
+
 class TorchRunner:
     """Runs zoo models with PyTorch, eager or compiled."""
 
@@ -118,6 +162,8 @@ class TorchRunner:
         return self._compile_problem[case.device]
 
     def prepare(self, spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
+        if case.mode == "fit":
+            return _prepare_fit(spec, case, seed)
         device = torch.device(case.device)
         model = spec.build_torch(seed).to(device)
         forward = compiled(model) if case.variant == "compile" else model
@@ -191,6 +237,36 @@ class TorchRunner:
             "tf32_cudnn": torch.backends.cudnn.allow_tf32,
             "numpy_version": importlib_metadata.version("numpy"),
         }
+
+
+def _prepare_fit(spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
+    """A fit case: the step is one epoch of the DataLoader loop over the digits' training split."""
+    device, data = torch.device(case.device), load_digits(spec.input_shape, seed)
+    model = spec.build_torch(seed).to(device)
+    loader = make_fit_loader(data.x_train, data.y_train, case.batch, seed, device.type == "cuda")
+    epoch = Counted(make_fit_epoch(model, make_optimizer(model), loader, device))
+    sync = _cuda_sync if device.type == "cuda" else _no_sync
+
+    def run_once() -> torch.Tensor:
+        with torch.enable_grad():
+            out = epoch()
+        sync(out)
+        return out
+
+    def evaluate() -> dict[str, Any]:
+        model.eval()
+        with torch.inference_mode():
+            logits = model(torch.from_numpy(data.x_test).to(device))
+        model.train()
+        return {"accuracy": accuracy(to_numpy(logits), data.y_test), "epochs": epoch.calls}
+
+    return PreparedCase(
+        time_loops=loop_timer(epoch, sync, torch.enable_grad),
+        run_once=run_once,
+        placed_on=lambda out: out.device.type,
+        keepalive=[model, loader],
+        evaluate=evaluate,
+    )
 
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
