@@ -94,3 +94,12 @@ def test_normalising_by_the_probe_divides_out_a_slower_machine():
     v = normalised.verdicts[0]
     assert v.raw_ratio is not None and v.ratio is not None
     assert abs(v.raw_ratio - 1.5) < 0.02 and abs(v.ratio - 1.0) < 0.02
+
+
+def test_a_case_skipped_in_both_runs_gets_no_verdict():
+    """CUDA cases on a machine without a GPU: nothing was ever measured, nothing to judge."""
+    cuda = "mlp-torch-eager-cuda-infer-fp32-b1"
+    baseline = run_with(CASES, failed={cuda: "skipped"})
+    current = run_with(CASES, failed={cuda: "skipped"})
+    assert cuda not in verdicts(baseline, current)
+    assert set(verdicts(baseline, current)) == set(CASES)

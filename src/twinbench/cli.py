@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from twinbench.cases import Case, build_matrix
 from twinbench.compare import compare_runs
 from twinbench.execution import CaseResult
 from twinbench.gate import GateOutcome, apply_confirmations, verdict_lines
+from twinbench.history import History, load_history
 from twinbench.options import (
     OptionError,
     add_bench_options,
@@ -23,6 +25,7 @@ from twinbench.options import (
 )
 from twinbench.report import calibration_table, run_summary
 from twinbench.storage import RunFileError, read_run
+from twinbench.trends import HEADERS, Trend, trend_cells, trend_table, trends
 from twinbench.workers import WorkerPool
 
 # Exit statuses shared by every subcommand.
@@ -99,6 +102,76 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    """Per case: its trend over the stored runs, with change points."""
+    history = load_history(args.results_dir, args.machine)
+    _report_unreadable(history)
+    rows = trends(history, args.case)
+    if not rows:
+        print(f"no runs with cases matching {args.case!r} under {args.results_dir}/history")
+        return EXIT_OK
+    if sys.stdout.isatty():
+        _print_rich_trends(rows)
+    else:
+        print(trend_table(rows))
+    return EXIT_OK
+
+
+def _print_rich_trends(rows: list[Trend]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*HEADERS, title="twinbench history")
+    for trend in rows:
+        style = "red" if trend.steps and trend.steps[-1].ratio > 1 else None
+        table.add_row(*trend_cells(trend), style=style)
+    Console().print(table)
+
+
+def _report_unreadable(history: History) -> None:
+    for path, reason in history.unreadable:
+        print(f"twinbench: skipped unreadable {path}: {reason}", file=sys.stderr)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Two runs side by side: the gate's verdicts of B against A, without re-measuring."""
+    try:
+        first, second = read_run(args.a), read_run(args.b)
+    except RunFileError as error:
+        print(f"twinbench: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    comparison = compare_runs(first, second, gate_settings(lambda name: getattr(args, name)))
+    print("\n".join(verdict_lines(GateOutcome(comparison, args.a))))
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the self-contained HTML report of a results folder."""
+    from twinbench.html_report import render_report  # matplotlib: only for this command
+
+    history = load_history(args.results_dir, args.machine)
+    _report_unreadable(history)
+    args.output.write_text(render_report(history, args.case), encoding="utf-8")
+    print(f"wrote {args.output} ({len(history.runs)} runs)")
+    return EXIT_OK
+
+
+def _add_history_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=Path("results"),
+        metavar="DIR",
+        help="the results folder whose history/ is read (default: results)",
+    )
+    parser.add_argument(
+        "--machine", metavar="SLUG", help="only this machine's folder under history/"
+    )
+    parser.add_argument(
+        "--case", default="*", metavar="PATTERN", help="glob on case ids (default: all)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all subcommands."""
     parser = argparse.ArgumentParser(
@@ -153,13 +226,54 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_options(calibrate.add_argument)
     add_gate_options(calibrate.add_argument)
     calibrate.set_defaults(handler=cmd_calibrate)
+
+    history = commands.add_parser(
+        "history",
+        help="per case, the trend over the stored runs, with change points",
+        description="Read every run under RESULTS/history (unreadable files are reported and "
+        "skipped, never changed) and print per case: runs, first and latest step time (the "
+        "gate's figure: median of the process levels), ratios to the first and the previous "
+        "run, a sparkline of the last 30 runs, and the change points found (PELT, each "
+        "confirmed by a Mann-Whitney test). A table in a terminal, plain text in a pipe.",
+    )
+    _add_history_arguments(history)
+    history.set_defaults(handler=cmd_history)
+
+    compare = commands.add_parser(
+        "compare",
+        help="two run files side by side: ratios, significance and verdicts of B against A",
+        description="Judge run B against run A with the gate's own statistics (process "
+        "levels, permutation test, threshold), without re-measuring. Exit status 0, or 2 "
+        "when a file cannot be read.",
+    )
+    compare.add_argument("a", type=Path, metavar="A", help="the earlier run (the reference)")
+    compare.add_argument("b", type=Path, metavar="B", help="the later run")
+    add_gate_options(compare.add_argument)
+    compare.set_defaults(handler=cmd_compare)
+
+    report = commands.add_parser(
+        "report",
+        help="write one self-contained HTML page: trends, change points, verdicts, machine",
+        description="Write an HTML file that opens offline: the latest run's machine, software "
+        "and verdicts, Keras against PyTorch per model, device and mode, and per case its "
+        "history with change points marked.",
+    )
+    report.add_argument(
+        "-o", "--output", type=Path, default=Path("report.html"), help="default: report.html"
+    )
+    _add_history_arguments(report)
+    report.set_defaults(handler=cmd_report)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
-    status: int = args.handler(args)
+    try:
+        status: int = args.handler(args)
+    except BrokenPipeError:  # `twinbench history | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     return status
 
 

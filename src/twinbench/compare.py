@@ -120,7 +120,8 @@ def compare_runs(
     verdicts = []
     for row in case_rows(current):
         base = base_rows.get(row.case.id)
-        if row.median_s is None and row.status not in (OOM, ERROR) and base is None:
+        never_measured = base is None or base.median_s is None
+        if row.median_s is None and row.status not in (OOM, ERROR) and never_measured:
             continue  # skipped here and never measured on this machine: nothing to judge
         if changes and row.status not in (OOM, ERROR) and not _numerics_problem(row):
             fields = ", ".join(sorted(changes))
