@@ -32,8 +32,9 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "quick": Profile(
         batch_sizes=(1, 64),
-        # Not resnet: its training step at batch 64 takes about a second on 2 CPU cores, and
-        # it alone ran 4-5 minutes in this profile (measured while the machine was shared).
+        # Not resnet: the other four models already take 2.5-3 minutes here, confirmation
+        # rounds add up to 1-3 more, and resnet alone ran 42 s with one process on a quiet
+        # 2-core machine (4-5 minutes with three while the machine was shared).
         models=("mlp", "cnn", "lstm", "transformer"),
         variants=DEFAULT_VARIANTS,
         precisions=("fp32",),
