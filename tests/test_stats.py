@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
-from twinbench.stats import compare_processes, permutation_p_values, typical_level
+from twinbench.stats import compare_processes, permutation_p_values, typical_level, typical_levels
 
 
 def processes(rng, median_s, count, rounds=10, between=0.03, within=0.02):
@@ -113,3 +113,11 @@ def test_typical_level_is_the_median_of_the_process_low_percentiles():
 def test_bad_samples_are_refused(bad):
     with pytest.raises(ValueError):
         compare_processes(bad, [[1e-3]])
+
+
+def test_typical_levels_matches_one_case_at_a_time():
+    rng = np.random.default_rng(11)
+    cases = [
+        processes(rng, 1e-3, count, rounds=rounds) for count, rounds in ((3, 10), (2, 5), (1, 10))
+    ]
+    assert typical_levels(cases) == pytest.approx([typical_level(c) for c in cases], rel=1e-12)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from twinbench.runfile import case_rows
-from twinbench.stats import typical_level
+from twinbench.stats import typical_levels
 from twinbench.storage import RunFileError, read_run
 
 
@@ -75,10 +75,10 @@ def _points(name: str, run: dict[str, Any]) -> Iterator[tuple[str, Point]]:
         for v in (run["twinbench"].get("comparison") or {}).get("verdicts", [])
     }
     when = run["twinbench"].get("started") or run.get("datetime") or ""
-    for row in case_rows(run):
-        if row.median_s is None or not row.process_samples:
-            continue
-        level = typical_level(row.process_samples)
+    rows = [row for row in case_rows(run) if row.median_s is not None and row.process_samples]
+    levels = typical_levels([row.process_samples for row in rows])
+    for row, level in zip(rows, levels, strict=True):
+        assert row.median_s is not None
         yield row.case.id, Point(name, when, level, row.median_s, verdicts.get(row.case.id))
 
 
