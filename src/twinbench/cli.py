@@ -233,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read every run under RESULTS/history (unreadable files are reported and "
         "skipped, never changed) and print per case: runs, first and latest step time (the "
         "gate's figure: median of the process levels), ratios to the first and the previous "
-        "run, a sparkline of the last 30 runs, and the change points found (PELT, each "
+        "run, a sparkline of the last 30 runs, and the change points found (ruptures, each "
         "confirmed by a Mann-Whitney test). A table in a terminal, plain text in a pipe.",
     )
     _add_history_arguments(history)
