@@ -31,6 +31,7 @@ th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 .regression, .numerics-changed, .error, .oom { background: #fdd; }
 .faster { background: #dfd; } .note { color: #666; }
+svg { max-width: 100%; height: auto; }
 """
 
 
@@ -191,7 +192,7 @@ def _svg(fig: Any) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
+    fig.savefig(buffer, format="svg", bbox_inches="tight")  # long case labels stay whole
     plt.close(fig)
     text = buffer.getvalue()
     return text[text.index("<svg") :]  # drop the XML prolog: inline SVG in HTML
