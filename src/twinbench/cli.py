@@ -156,14 +156,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_history_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_results_dir(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--results-dir",
         type=Path,
         default=Path("results"),
         metavar="DIR",
-        help="the results folder whose history/ is read (default: results)",
+        help=f"where {what} lives (default: results)",
     )
+
+
+def _add_history_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_results_dir(parser, "history/")
     parser.add_argument(
         "--machine", metavar="SLUG", help="only this machine's folder under history/"
     )
@@ -200,13 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("run", type=Path, metavar="RUN", help="run file to judge")
     check.add_argument("--baseline", type=Path, metavar="FILE", help="baseline or run file")
-    check.add_argument(
-        "--results-dir",
-        type=Path,
-        default=Path("results"),
-        metavar="DIR",
-        help="where baselines/ lives (default: results)",
-    )
+    _add_results_dir(check, "baselines/")
     add_gate_options(check.add_argument)
     check.set_defaults(handler=cmd_check)
 

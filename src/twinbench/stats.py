@@ -83,7 +83,7 @@ def process_levels(processes: ProcessSamples) -> np.ndarray:
 
 def typical_level(processes: ProcessSamples) -> float:
     """Median of the process levels: the case's step time as the gate sees it."""
-    return float(np.median(process_levels(processes)))
+    return typical_levels([processes])[0]
 
 
 def typical_levels(cases: Sequence[ProcessSamples]) -> list[float]:

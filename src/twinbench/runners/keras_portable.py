@@ -54,10 +54,8 @@ class KerasPortableRunner:
     def configure(self, threads: int) -> None:
         self.threads = threads
         if self.backend == "jax":
-            # XLA reads its flags when its CPU client starts, i.e. before the first array.
-            flags = os.environ.get("XLA_FLAGS", "")
-            os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=true".strip()
-            os.environ.setdefault("NPROC", str(threads))
+            # XLA's CPU client sizes its own thread pool (all cores); jax offers no per-process
+            # setting, so the thread count is not enforced here and the metadata says so.
             import jax
 
             # No TF32 for float32 matmuls on GPUs, as on the other sides.
@@ -190,7 +188,7 @@ class KerasPortableRunner:
             "version": version,
             "keras_version": keras.__version__,
             "keras_backend": keras.backend.backend(),
-            "threads": self.threads,
+            "threads": self.threads if self.backend == "torch" else None,
             "jit_compile_default": "auto",
             "gpus": _gpu_names(self.backend),
             "tf32": tf32,
