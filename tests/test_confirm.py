@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,15 +31,44 @@ def suspect_of(base, current):
     return verdict
 
 
-def test_a_round_that_agrees_confirms_on_the_pooled_evidence():
+def test_two_agreeing_rounds_confirm_on_the_pooled_evidence():
     rng = np.random.default_rng(0)
     base, current = processes(rng, 9, 1.0), processes(rng, 3, 1.5)
-    decided = decide(
-        suspect_of(base, current), base, current, [Round(processes(rng, 3, 1.5))], SETTINGS
-    )
+    suspect = suspect_of(base, current)
+    first = Round(processes(rng, 3, 1.5))
+    assert decide(suspect, base, current, [first], SETTINGS).confirmed is None  # one is not enough
+    decided = decide(suspect, base, current, [first, Round(processes(rng, 3, 1.5))], SETTINGS)
     assert (decided.verdict, decided.confirmed) == ("regression", True)
     assert decided.p_value is not None and decided.p_value < SETTINGS.alpha / 3
-    assert "6 processes" in decided.note
+    assert "2 of 2 re-measurement round(s) agree" in decided.note
+    assert "9 processes" in decided.note
+
+
+def test_one_round_confirms_when_only_one_is_allowed():
+    rng = np.random.default_rng(0)
+    base, current = processes(rng, 9, 1.0), processes(rng, 3, 1.5)
+    one = replace(SETTINGS, confirm_rounds=1)
+    decided = decide(suspect_of(base, current), base, current, [Round(processes(rng, 3, 1.5))], one)
+    assert (decided.verdict, decided.confirmed) == ("regression", True)
+
+
+def test_a_slow_phase_over_the_run_and_one_round_is_not_confirmed():
+    """The run and its first round slow, the next two at baseline speed: cleared."""
+    rng = np.random.default_rng(4)
+    base, current = processes(rng, 9, 1.0), processes(rng, 3, 1.3)
+    suspect = suspect_of(base, current)
+    slow, calm = Round(processes(rng, 3, 1.25, 0.01)), Round(processes(rng, 3, 1.0, 0.01))
+    assert decide(suspect, base, current, [slow, calm], SETTINGS).confirmed is None
+    decided = decide(suspect, base, current, [slow, calm, calm], SETTINGS)
+    assert (decided.verdict, decided.confirmed) == ("ok", False)
+
+
+def test_a_suspect_that_can_no_longer_get_two_agreeing_rounds_is_cleared_early():
+    rng = np.random.default_rng(5)
+    base, current = processes(rng, 9, 1.0), processes(rng, 3, 2.0)
+    calm = Round(processes(rng, 3, 1.0, 0.01))
+    decided = decide(suspect_of(base, current), base, current, [calm, calm], SETTINGS)
+    assert (decided.verdict, decided.confirmed) == ("ok", False)  # round 3 alone cannot confirm
 
 
 def test_a_round_back_at_baseline_speed_clears_the_suspect():

@@ -25,6 +25,17 @@ def test_calibration_reaches_the_minimum_sample_time():
         assert loops == 1 or (loops // 2) * step_s < 0.02 * 4
 
 
+def test_calibration_never_goes_under_min_loops():
+    """Slow steps still get min_loops per sample, so an every-4th-step slowdown is in each."""
+    settings = TimingSettings(warmup_s=0, min_sample_s=0.02, rounds=5, min_loops=4)
+    for step_s in (0.5, 0.019, 0.006):
+        time_loops, calls = fake_time_loops(step_s)
+        assert calibrate_loops(time_loops, settings) == 4
+        assert min(calls) == 4
+    fast, _ = fake_time_loops(1e-4)
+    assert calibrate_loops(fast, settings) * 1e-4 >= 0.02  # the sample time still rules
+
+
 def test_calibration_stops_at_max_loops_for_an_empty_step():
     settings = TimingSettings(warmup_s=0, min_sample_s=1.0, rounds=1, max_loops=1024)
     time_loops, _ = fake_time_loops(0.0)

@@ -7,14 +7,19 @@ slowdown from an unlucky phase (see stats.py and the regression-gate issue). Eac
 measures the suspects again in fresh worker processes, later in time, after a fresh warm-up.
 A suspect becomes a confirmed regression only when
 
-- the latest round on its own is slower by at least the threshold (the re-measurement agrees),
+- two rounds on their own are slower by at least the threshold, the latest among them (two
+  re-measurements agree, so one slow phase spanning the run and the first round is not
+  enough: the one false confirmation in the first live experiments was exactly that, a
+  Keras case reading 1.28x in the run and 1.21x in a round a minute later, 0.95-1.02x in
+  every other run),
 - all current processes pooled (run and rounds) are slower by at least the threshold, and
 - the pooled slowdown is significant at alpha / rounds (Bonferroni over the looks, so
   looking after every round does not raise the false-alarm rate above alpha).
 
-A suspect is cleared as soon as the pooled ratio falls below the threshold, or when the last
-round still leaves it not significant. A suspect is any case whose ratio reaches the threshold,
-significant or not: the rounds, not the first run, decide.
+A suspect is cleared as soon as the pooled ratio falls below the threshold, once the rounds
+left cannot bring two agreeing ones, or when the last round still leaves it not significant.
+A suspect is any case whose ratio reaches the threshold, significant or not: the rounds, not
+the first run, decide. With ``--confirm-rounds 1`` one agreeing round has to do.
 """
 
 from __future__ import annotations
@@ -26,6 +31,13 @@ from typing import Any
 from twinbench.compare import OK, REGRESSION, GateSettings, Verdict, judge_samples
 
 Processes = tuple[tuple[float, ...], ...]
+
+# Rounds that must each read slower by the threshold before a suspect is confirmed.
+AGREEING_ROUNDS = 2
+# Least seconds from the end of one round to the start of the next. The host's slow phases
+# last seconds to minutes; rounds back to back (a few seconds each for a handful of
+# suspects) could all fall in the phase that raised the alarm.
+ROUND_GAP_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -70,17 +82,24 @@ def decide(
     if not measured:
         return replace(suspect, verdict=OK, confirmed=False, note="re-measurement failed")
     threshold = settings.threshold_for(case_id)
-    latest = judge_samples(case_id, baseline, measured[-1].processes, settings, scale)
+    ratios = [
+        judge_samples(case_id, baseline, r.processes, settings, scale).ratio or 0.0
+        for r in measured
+    ]
+    agreeing = sum(ratio >= threshold for ratio in ratios)
+    needed = min(AGREEING_ROUNDS, settings.confirm_rounds)
+    rounds_left = settings.confirm_rounds - len(measured)
     pooled_processes = current + tuple(p for r in measured for p in r.processes)
     look = replace(settings, alpha=settings.alpha / max(1, settings.confirm_rounds))
     pooled = judge_samples(case_id, baseline, pooled_processes, look, scale)
     note = (
-        f"{len(measured)} re-measurement round(s): latest {latest.ratio:.2f}x,"
+        f"{agreeing} of {len(measured)} re-measurement round(s) agree"
+        f" ({', '.join(f'{ratio:.2f}x' for ratio in ratios)}),"
         f" pooled {pooled.ratio:.2f}x over {len(pooled_processes)} processes"
     )
-    if pooled.verdict == REGRESSION and (latest.ratio or 0) >= threshold:
+    if pooled.verdict == REGRESSION and ratios[-1] >= threshold and agreeing >= needed:
         return replace(pooled, confirmed=True, note=note)
-    cleared = (pooled.ratio or 0) < threshold or len(measured) >= settings.confirm_rounds
+    cleared = (pooled.ratio or 0) < threshold or agreeing + rounds_left < needed or rounds_left <= 0
     if cleared:
         return replace(suspect, verdict=OK, confirmed=False, note=f"not confirmed, {note}")
     return replace(suspect, note=note)

@@ -288,8 +288,9 @@ def add_gate_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         default=3,
         metavar="N",
         help="re-measure each suspect (a case slower by the threshold) in up to N rounds of "
-        "fresh processes; it is a regression only when a round agrees and all processes pooled "
-        "are significant at alpha/N (default: 3; 0 turns confirmation off)",
+        "fresh processes, at least 20 s apart; it is a regression only when two rounds agree "
+        "(one when N is 1) and all processes pooled are significant at alpha/N (default: 3; "
+        "0 turns confirmation off)",
     )
     # Not `--strict`: pytest owns that flag (it turns on its own strict mode).
     addoption(

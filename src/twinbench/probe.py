@@ -39,9 +39,14 @@ def probe_seconds(run: dict) -> float | None:
 
 
 def wait_for_calm(
-    reference_s: float, factor: float = 1.15, max_wait_s: float = 60.0, pause_s: float = 3.0
+    reference_s: float | None,
+    factor: float = 1.15,
+    max_wait_s: float = 60.0,
+    pause_s: float = 3.0,
+    min_wait_s: float = 0.0,
 ) -> tuple[float, float]:
-    """Wait until the probe runs within `factor` of `reference_s`, or `max_wait_s` passed.
+    """Wait `min_wait_s`, then until the probe runs within `factor` of `reference_s` (None:
+    no reference, do not wait for one), or until `max_wait_s` passed.
 
     On the project's machine the probe is bimodal: about 8.4 ms, or 1.5-1.7x that during the
     host's slow phases, which last seconds to minutes. A re-measurement taken in such a phase
@@ -49,8 +54,14 @@ def wait_for_calm(
     Returns the last probe time and the seconds waited.
     """
     start = time.perf_counter()
+    if min_wait_s > 0:
+        time.sleep(min_wait_s)
     probe = measure_probe()
-    while probe > factor * reference_s and time.perf_counter() - start < max_wait_s:
+    while (
+        reference_s is not None
+        and probe > factor * reference_s
+        and time.perf_counter() - start < max_wait_s
+    ):
         time.sleep(pause_s)
         probe = measure_probe()
     return probe, time.perf_counter() - start

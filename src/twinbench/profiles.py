@@ -39,7 +39,7 @@ PROFILES: dict[str, Profile] = {
         variants=DEFAULT_VARIANTS,
         precisions=("fp32",),
         processes=3,
-        timing=TimingSettings(warmup_s=0.2, min_sample_s=0.02, rounds=10),
+        timing=TimingSettings(warmup_s=0.2, min_sample_s=0.02, rounds=10, min_loops=4),
         purpose="the default: every model but resnet, small and medium batch, graph/eager, "
         "fp32; a few minutes on 2 CPU cores",
     ),
@@ -49,7 +49,7 @@ PROFILES: dict[str, Profile] = {
         variants=VARIANTS,
         precisions=PRECISIONS,
         processes=5,
-        timing=TimingSettings(warmup_s=1.0, min_sample_s=0.05, rounds=20),
+        timing=TimingSettings(warmup_s=1.0, min_sample_s=0.05, rounds=20, min_loops=4),
         purpose="nightly on GPU runners: more batch sizes, all variants and precisions, "
         "longer and more samples",
     ),

@@ -11,6 +11,7 @@ import pytest
 
 from twinbench.baselines import save_baseline
 from twinbench.cases import DEFAULT_VARIANTS, Case
+from twinbench.confirm import ROUND_GAP_S
 from twinbench.execution import OK, SKIPPED, CaseRun, merge
 from twinbench.fit import fit_unsupported, learning_problem
 from twinbench.gate import GateOutcome, Remeasurement, run_gate, verdict_lines
@@ -39,6 +40,8 @@ class BenchSession:
         self.run: dict[str, Any] | None = None
         self.run_path: Path | None = None
         self.gate: GateOutcome | None = None
+        # When the last confirmation round ended (perf_counter; 0: none yet), to space rounds.
+        self._last_round_end = 0.0
         # Lines for the summary that are not tables (an unusable baseline, a saved one).
         self.notes: list[str] = []
 
@@ -142,14 +145,14 @@ class BenchSession:
     def _remeasure(self, case_ids: list[str], reference_probe_s: float | None) -> Remeasurement:
         """One confirmation round: suspects measured again in fresh worker processes.
 
-        The round first waits for the machine to run as fast as it did for the baseline (see
-        `wait_for_calm`). One fresh pool serves all suspects, framework by framework: new
-        processes, so the per-process part of the noise is drawn again, without a framework
-        start-up per case.
+        The round starts at least ROUND_GAP_S after the previous one, then waits for the
+        machine to run as fast as it did for the baseline (see `wait_for_calm`). One fresh pool
+        serves all suspects, framework by framework: new processes, so the per-process part of
+        the noise is drawn again, without a framework start-up per case.
         """
-        probe_s, waited_s = None, 0.0
-        if reference_probe_s:
-            probe_s, waited_s = wait_for_calm(reference_probe_s)
+        since_last = time.perf_counter() - self._last_round_end
+        gap = max(0.0, ROUND_GAP_S - since_last) if self._last_round_end else 0.0
+        probe_s, waited_s = wait_for_calm(reference_probe_s or None, min_wait_s=gap)
         started = time.perf_counter()
         pool = self._new_pool()
         try:
@@ -157,7 +160,8 @@ class BenchSession:
             results = pool.measure_all(cases, self.options.profile.timing)
         finally:
             pool.close()
-        return Remeasurement(results, probe_s, waited_s, time.perf_counter() - started)
+        self._last_round_end = time.perf_counter()
+        return Remeasurement(results, probe_s, waited_s, self._last_round_end - started)
 
     def summary_lines(self) -> list[str]:
         """What the terminal shows at the end: tables from the run file's data, then the gate."""
