@@ -122,15 +122,17 @@ def test_report_is_one_offline_html_file(tmp_path, capsys):
     assert main(["report", "--results-dir", str(tmp_path), "-o", str(output)]) == 0
     page = output.read_text()
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    assert page.count("<svg") >= 2  # the framework chart and the history grid
+    assert page.count("<svg") == 1  # the framework chart
+    assert page.count("<img alt='history of") == 1  # one model, one grid
     assert STEPPED in page and f"run {STEP_AT + 1} (" in page  # the change point, in the table
     steps = [float(x) for x in re.findall(r"run \d+ \([^)]*\): ([0-9.]+)x", page)]
     assert steps and all(1.4 < x < 1.6 for x in steps)
     # Nothing to fetch: no scripts, stylesheets or images from elsewhere (SVG's own
-    # `url(#clip)` references point inside the page).
-    for outside in ("<script", "<link", "src=", "@import"):
+    # `url(#clip)` references point inside the page, images are data: URIs).
+    for outside in ("<script", "<link", "@import"):
         assert outside not in page
     assert not re.search(r"url\((?!#)", page)
+    assert not re.search(r"src=(?!'data:image/png;base64,)", page)
 
 
 def test_sparkline_scales_between_extremes():

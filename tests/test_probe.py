@@ -42,3 +42,10 @@ def test_the_minimum_gap_is_kept_even_without_a_reference(scripted_probe):
 
 def test_the_probe_reads_a_positive_time():
     assert 0 < probe.measure_probe(repeat=2) < 10
+
+
+def test_the_fastest_probe_of_several_runs_is_the_calm_reference():
+    slow_end = {"twinbench": {"probe": {"start_s": 0.0083, "end_s": 0.0125}}}
+    calm = {"twinbench": {"probe": {"start_s": 0.0090, "end_s": None}}}
+    assert probe.fastest_probe(slow_end, calm) == 0.0083
+    assert probe.fastest_probe({"twinbench": {}}) is None  # files from before the probe

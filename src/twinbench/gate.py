@@ -18,7 +18,7 @@ from twinbench.compare import (
 )
 from twinbench.confirm import decide, is_suspect, round_entry, stored_rounds
 from twinbench.execution import CaseResult
-from twinbench.probe import probe_seconds
+from twinbench.probe import fastest_probe
 from twinbench.report import format_seconds, format_table
 from twinbench.runfile import case_rows, process_entry
 
@@ -36,8 +36,8 @@ class Remeasurement:
     elapsed_s: float = 0.0
 
 
-# Re-measures the given case ids; the float is the baseline's probe time, to wait for a machine
-# as fast as the baseline's before measuring (None: unknown, do not wait).
+# Re-measures the given case ids; the float is the fastest probe time seen so far (baseline, run,
+# earlier rounds), to wait for a calm machine before measuring (None: unknown, do not wait).
 Remeasure = Callable[[list[str], float | None], Remeasurement]
 
 
@@ -47,6 +47,8 @@ class GateOutcome:
 
     comparison: Comparison
     baseline: Path | None
+    # Runs pooled into the baseline (0: no baseline).
+    baseline_runs: int = 0
 
 
 def run_gate(
@@ -64,11 +66,14 @@ def run_gate(
     if baseline is not None:
         path = baseline_path(results_dir, fingerprint_id)
         benches = {bench["param"]: bench for bench in run["benchmarks"]}
+        calm = fastest_probe(baseline, run)
         for _ in range(settings.confirm_rounds):
             pending = [v.case_id for v in comparison.pending(lambda v: is_suspect(v, settings))]
             if not pending:
                 break
-            measured = remeasure(pending, probe_seconds(baseline))
+            measured = remeasure(pending, calm)
+            if measured.probe_s and calm:
+                calm = min(calm, measured.probe_s)
             comparison.rounds.append(
                 {
                     "cases": len(pending),
@@ -83,7 +88,8 @@ def run_gate(
                 benches[case_id]["extra_info"].setdefault("confirmation", []).append(entry)
             apply_confirmations(baseline, run, comparison, settings)
     record_comparison(run, comparison, path, settings)
-    return GateOutcome(comparison, path)
+    pooled = len(baseline["twinbench"].get("pooled_runs") or [None]) if baseline else 0
+    return GateOutcome(comparison, path, pooled)
 
 
 def apply_confirmations(
@@ -160,6 +166,7 @@ def verdict_lines(outcome: GateOutcome) -> list[str]:
     headers = ("case", "verdict", "baseline", "current", "ratio", "detects >=", "note")
     lines = [f"Regression gate ({source})", "", format_table(headers, rows)]
     lines += confirmation_lines(outcome.comparison.rounds)
+    lines += baseline_warning(outcome.baseline_runs)
     lines += [regression_line(v) for v in outcome.comparison.verdicts if v.verdict == REGRESSION]
     return lines
 
@@ -173,8 +180,23 @@ def confirmation_lines(rounds: list[dict[str, Any]]) -> list[str]:
     cases = ", ".join(str(r["cases"]) for r in rounds)
     line = f"confirmation: {len(rounds)} round(s) of {cases} suspect(s), {elapsed:.0f} s measuring"
     if waited >= 1:
-        line += f", {waited:.0f} s waiting for the machine to run at the baseline's speed"
+        line += f", {waited:.0f} s waiting (rounds 20 s apart, for a calm machine)"
     return [line]
+
+
+# Runs a baseline should pool, taken at different times (README: the regression gate).
+RECOMMENDED_BASELINE_RUNS = 3
+
+
+def baseline_warning(runs: int) -> list[str]:
+    """A baseline of fewer runs than recommended: say what that risks, and the remedy."""
+    if not 0 < runs < RECOMMENDED_BASELINE_RUNS:
+        return []
+    return [
+        f"note: the baseline pools {runs} run(s); a slow phase of this machine lasting minutes"
+        " can then pass for a regression. Pool 3 runs taken at different times"
+        " (pytest benches --save-baseline=extend)."
+    ]
 
 
 def _detectable_cell(detectable: float | None) -> str:

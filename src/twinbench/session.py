@@ -146,7 +146,7 @@ class BenchSession:
         """One confirmation round: suspects measured again in fresh worker processes.
 
         The round starts at least ROUND_GAP_S after the previous one, then waits for the
-        machine to run as fast as it did for the baseline (see `wait_for_calm`). One fresh pool
+        machine to run about as fast as it has been seen to (see `wait_for_calm`). One fresh pool
         serves all suspects, framework by framework: new processes, so the per-process part of
         the noise is drawn again, without a framework start-up per case.
         """
