@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from fixtures.runs import run_with
 
-from twinbench.changepoints import change_points
+from twinbench.changepoints import ChangePoint, change_points
 from twinbench.cli import main
-from twinbench.history import load_history
+from twinbench.history import Point, load_history
 from twinbench.storage import write_json_atomic
-from twinbench.trends import sparkline, trends
+from twinbench.trends import HEADERS, Trend, sparkline, trend_cells, trends
 
 STEPPED = "mlp-torch-eager-cpu-infer-fp32-b1"
 FLAT = "mlp-keras-graph-cpu-infer-fp32-b1"
@@ -144,3 +144,21 @@ def test_sparkline_scales_between_extremes():
 def test_empty_results_folder_is_not_an_error(tmp_path, capsys):
     assert main(["history", "--results-dir", str(tmp_path)]) == 0
     assert "no runs" in capsys.readouterr().out
+
+
+def _trend(levels, steps=()):
+    points = [Point(f"run{i}", "", level, level) for i, level in enumerate(levels)]
+    return Trend("mlp-keras-graph-cpu-infer-fp32-b1", points, list(steps))
+
+
+def test_swing_is_the_slowest_unchanged_run_over_the_median():
+    assert _trend([1.0, 1.02, 0.98, 1.4, 1.01]).swing() == pytest.approx(1.4 / 1.01)
+    assert _trend([1.0, 1.3]).swing() is None  # too few runs to say
+
+
+def test_swing_counts_only_the_runs_since_the_last_change_point():
+    step = ChangePoint(index=4, before_s=1.0, after_s=1.5, ratio=1.5, p_value=1e-4)
+    trend = _trend([1.0, 1.0, 1.1, 1.0, 1.5, 1.5, 1.5, 1.5], [step])
+    assert trend.swing() == pytest.approx(1.0)  # the step itself is not noise
+    assert "slowest/median" in HEADERS
+    assert trend_cells(trend)[HEADERS.index("slowest/median")] == "1.00x"

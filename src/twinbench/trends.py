@@ -5,6 +5,7 @@ Shared by `twinbench history` (terminal) and `twinbench report` (HTML), so both 
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from twinbench.report import format_seconds, format_table
 SPARK = "▁▂▃▄▅▆▇█"
 # Runs shown in a sparkline: the most recent ones.
 SPARK_RUNS = 30
+# Runs needed since the last change point before the slowest of them says anything.
+SWING_MIN_RUNS = 3
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,18 @@ class Trend:
             return None
         return self.latest.level_s / self.points[-2].level_s
 
+    def swing(self) -> float | None:
+        """The slowest run since the last change point over those runs' median.
+
+        How much slower this machine has run the unchanged case: a regression threshold
+        under it can raise false alarms (README: what the gate cannot tell apart).
+        """
+        start = self.steps[-1].index if self.steps else 0
+        levels = sorted(p.level_s for p in self.points[start:])
+        if len(levels) < SWING_MIN_RUNS:
+            return None
+        return levels[-1] / statistics.median(levels)
+
 
 def trends(history: History, pattern: str = "*") -> list[Trend]:
     """One trend per case matching `pattern`, change points included."""
@@ -58,12 +73,23 @@ def sparkline(values: Sequence[float]) -> str:
     return "".join(SPARK[round((v - low) * scale)] for v in values)
 
 
-HEADERS = ("case", "runs", "first", "latest", "vs first", "vs previous", "trend", "change points")
+HEADERS = (
+    "case",
+    "runs",
+    "first",
+    "latest",
+    "vs first",
+    "vs previous",
+    "slowest/median",
+    "trend",
+    "change points",
+)
 
 
 def trend_cells(trend: Trend) -> tuple[str, ...]:
     """The cells of one row of the trend table."""
     previous = trend.ratio_to_previous()
+    swing = trend.swing()
     recent = [p.level_s for p in trend.points[-SPARK_RUNS:]]
     return (
         trend.case_id,
@@ -72,6 +98,7 @@ def trend_cells(trend: Trend) -> tuple[str, ...]:
         format_seconds(trend.latest.level_s),
         f"{trend.ratio_to_first():.2f}x",
         f"{previous:.2f}x" if previous is not None else "-",
+        f"{swing:.2f}x" if swing is not None else "-",
         sparkline(recent),
         describe_steps(trend),
     )
