@@ -189,13 +189,13 @@ RECOMMENDED_BASELINE_RUNS = 3
 
 
 def baseline_warning(runs: int) -> list[str]:
-    """A baseline of fewer runs than recommended: say what that risks, and the remedy."""
+    """A baseline of fewer runs than recommended: say what that costs, and the remedy."""
     if not 0 < runs < RECOMMENDED_BASELINE_RUNS:
         return []
     return [
-        f"note: the baseline pools {runs} run(s); a slow phase of this machine lasting minutes"
-        " can then pass for a regression. Pool 3 runs taken at different times"
-        " (pytest benches --save-baseline=extend)."
+        f"note: the baseline pools {runs} run(s), so its processes saw this machine in only"
+        f" {runs} stretch(es) of time and confirmation needs more rounds to reach"
+        " significance. Pool 3 runs (pytest benches --save-baseline=extend)."
     ]
 
 
