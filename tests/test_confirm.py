@@ -143,3 +143,13 @@ def test_a_clear_slowdown_is_confirmed(seed):
             judge_samples(CASE, base, current, SETTINGS), base, current, rounds, SETTINGS
         )
     assert (verdict.verdict, verdict.confirmed) == ("regression", True)
+
+
+def test_a_baseline_too_small_for_significance_says_so():
+    """One baseline process: every round agrees on 3x, yet p cannot go under 1/5."""
+    base, current = ((1e-3,) * 5,), ((3e-3,) * 5,)
+    rounds = [Round(((3e-3,) * 5,))] * 3
+    decided = decide(suspect_of(base, current), base, current, rounds, SETTINGS)
+    assert (decided.verdict, decided.confirmed) == ("ok", False)
+    assert "3 of 3 re-measurement round(s) agree" in decided.note
+    assert "1 baseline process(es) cannot show significance (p >= 0.2" in decided.note
