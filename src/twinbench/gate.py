@@ -16,7 +16,7 @@ from twinbench.compare import (
     Verdict,
     compare_runs,
 )
-from twinbench.confirm import decide, is_suspect, round_entry, stored_rounds
+from twinbench.confirm import ROUND_GAP_S, decide, is_suspect, round_entry, stored_rounds
 from twinbench.execution import CaseResult
 from twinbench.probe import fastest_probe
 from twinbench.report import format_seconds, format_table
@@ -180,11 +180,11 @@ def confirmation_lines(rounds: list[dict[str, Any]]) -> list[str]:
     cases = ", ".join(str(r["cases"]) for r in rounds)
     line = f"confirmation: {len(rounds)} round(s) of {cases} suspect(s), {elapsed:.0f} s measuring"
     if waited >= 1:
-        line += f", {waited:.0f} s waiting (rounds 20 s apart, for a calm machine)"
+        line += f", {waited:.0f} s waiting (rounds {ROUND_GAP_S:.0f} s apart, for a calm machine)"
     return [line]
 
 
-# Runs a baseline should pool, taken at different times (README: the regression gate).
+# Runs a baseline should pool (README: the regression gate).
 RECOMMENDED_BASELINE_RUNS = 3
 
 
