@@ -8,7 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
-from twinbench.stats import compare_processes, permutation_p_values, typical_level, typical_levels
+from twinbench.stats import (
+    compare_processes,
+    permutation_p_values,
+    smallest_p_value,
+    typical_level,
+    typical_levels,
+)
 
 
 def processes(rng, median_s, count, rounds=10, between=0.03, within=0.02):
@@ -121,3 +127,13 @@ def test_typical_levels_matches_one_case_at_a_time():
         processes(rng, 1e-3, count, rounds=rounds) for count, rounds in ((3, 10), (2, 5), (1, 10))
     ]
     assert typical_levels(cases) == pytest.approx([typical_level(c) for c in cases], rel=1e-12)
+
+
+def test_smallest_p_value_is_what_complete_separation_gives():
+    """All current processes slower than all baseline ones: the test's floor, at each size."""
+    for n_base, n_current in ((1, 4), (3, 3), (3, 12), (9, 6)):
+        base = np.log(np.linspace(1.0, 1.1, n_base))
+        curr = np.log(np.linspace(2.0, 2.2, n_current))
+        slower, _ = permutation_p_values(base, curr)
+        assert slower == pytest.approx(smallest_p_value(n_base, n_current))
+    assert smallest_p_value(20, 20) == pytest.approx(1 / 20_001)  # sampled splits

@@ -32,6 +32,11 @@ def load_baseline(results_dir: Path, fingerprint_id: str) -> dict[str, Any] | No
     return read_run(path)
 
 
+def pooled_run_count(baseline: dict[str, Any]) -> int:
+    """Runs pooled into a baseline (files from before pooling was recorded: one)."""
+    return max(1, len(baseline["twinbench"].get("pooled_runs") or []))
+
+
 def save_baseline(
     results_dir: Path, run: dict[str, Any], run_name: str, how: str = REPLACE
 ) -> Path:

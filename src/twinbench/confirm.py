@@ -24,12 +24,12 @@ the first run, decide. With ``--confirm-rounds 1`` one agreeing round has to do.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from twinbench.compare import OK, REGRESSION, GateSettings, Verdict, judge_samples
+from twinbench.stats import smallest_p_value
 
 Processes = tuple[tuple[float, ...], ...]
 
@@ -102,7 +102,7 @@ def decide(
         return replace(pooled, confirmed=True, note=note)
     cleared = (pooled.ratio or 0) < threshold or agreeing + rounds_left < needed or rounds_left <= 0
     if cleared:
-        floor = _smallest_p(len(baseline), len(pooled_processes))
+        floor = smallest_p_value(len(baseline), len(pooled_processes))
         if agreeing >= needed and floor >= look.alpha:
             # Say why a slowdown every round agreed on stays `ok`: too few processes.
             note += (
@@ -111,11 +111,6 @@ def decide(
             )
         return replace(suspect, verdict=OK, confirmed=False, note=f"not confirmed, {note}")
     return replace(suspect, note=note)
-
-
-def _smallest_p(baseline: int, current: int) -> float:
-    """The smallest p-value the permutation test over processes can give at these sizes."""
-    return 1 / math.comb(baseline + current, baseline)
 
 
 def stored_rounds(extra_info: dict[str, Any]) -> list[Round]:

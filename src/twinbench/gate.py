@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twinbench.baselines import baseline_path, load_baseline
+from twinbench.baselines import baseline_path, load_baseline, pooled_run_count
 from twinbench.compare import (
     NO_BASELINE,
     REGRESSION,
@@ -88,7 +88,7 @@ def run_gate(
                 benches[case_id]["extra_info"].setdefault("confirmation", []).append(entry)
             apply_confirmations(baseline, run, comparison, settings)
     record_comparison(run, comparison, path, settings)
-    pooled = len(baseline["twinbench"].get("pooled_runs") or [None]) if baseline else 0
+    pooled = pooled_run_count(baseline) if baseline else 0
     return GateOutcome(comparison, path, pooled)
 
 

@@ -31,10 +31,15 @@ def measure_probe(repeat: int = 7) -> float:
     return best
 
 
+def probe_readings(run: dict) -> list[float]:
+    """The run's probe times that were measured: at its start and at its end."""
+    probe = run["twinbench"].get("probe") or {}
+    return [v for v in (probe.get("start_s"), probe.get("end_s")) if v]
+
+
 def probe_seconds(run: dict) -> float | None:
     """The run's probe time: the mean of its start and end measurements."""
-    probe = run["twinbench"].get("probe") or {}
-    values = [v for v in (probe.get("start_s"), probe.get("end_s")) if v]
+    values = probe_readings(run)
     return sum(values) / len(values) if values else None
 
 
@@ -45,12 +50,7 @@ def fastest_probe(*runs: dict) -> float | None:
     baseline whose run ended in a slow phase (8.3 ms at the start, 12.5 ms at the end) made
     a round at 11.9 ms pass for calm.
     """
-    readings = [
-        value
-        for run in runs
-        for value in ((run["twinbench"].get("probe") or {}).get(k) for k in ("start_s", "end_s"))
-        if value
-    ]
+    readings = [value for run in runs for value in probe_readings(run)]
     return min(readings) if readings else None
 
 

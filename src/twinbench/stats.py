@@ -156,6 +156,12 @@ def permutation_p_values(base: np.ndarray, curr: np.ndarray) -> tuple[float, flo
     return float(slower), float(faster)
 
 
+def smallest_p_value(n_base: int, n_current: int) -> float:
+    """The smallest p-value `permutation_p_values` can give at these numbers of processes."""
+    splits = math.comb(n_base + n_current, n_base)
+    return 1 / splits if splits <= PERMUTATIONS else 1 / (PERMUTATIONS + 1)
+
+
 def _splits(n: int, n_base: int) -> np.ndarray:
     """Rows of indices: the first n_base are a baseline, the rest a current side."""
     if math.comb(n, n_base) <= PERMUTATIONS:

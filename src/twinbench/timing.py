@@ -31,8 +31,9 @@ class TimingSettings:
     # Lower bound on loops. A sample must span a slowdown that hits only every k-th step
     # (a periodic sync, a cache rebuilt every few calls), or the low percentile the gate
     # takes of each process skips it: measured here, a doubling of every 4th PyTorch step
-    # went unseen in 5 of the 6 cases timed with 1-2 loops. A doubling every k-th step
-    # costs 1/k on average, so k <= 4 covers what the 25% target asks for.
+    # went unseen in 5 of the 6 verdicts on cases timed with 1-2 loops (3 cases, 2 runs).
+    # A doubling every k-th step costs 1/k on average, so k <= 4 covers what the 25% target
+    # asks for.
     min_loops: int = 1
 
     def as_dict(self) -> dict[str, Any]:
