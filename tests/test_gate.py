@@ -97,6 +97,16 @@ def test_a_round_faster_than_anything_before_becomes_the_reference(tmp_path):
     assert [reference for _, reference in calls] == [0.0100, 0.0084]
 
 
+def test_without_probe_readings_the_first_round_sets_the_reference(tmp_path):
+    # Files from before the probe: nothing to wait for at first, then the round's own reading.
+    save_baseline(tmp_path, run_with(CASES), "base.json")
+    run = run_with(SLOW)
+    assert not run["twinbench"]["probe"]
+    calls: list = []
+    run_gate(run, tmp_path, GateSettings(), remeasure_at(2e-4, calls))
+    assert [reference for _, reference in calls] == [None, 0.0084]
+
+
 def test_a_baseline_of_one_run_is_flagged_with_its_remedy(tmp_path):
     save_baseline(tmp_path, run_with(CASES), "base.json")
     outcome = run_gate(run_with(CASES), tmp_path, GateSettings(), remeasure_at(1e-4, []))

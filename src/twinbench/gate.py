@@ -72,8 +72,8 @@ def run_gate(
             if not pending:
                 break
             measured = remeasure(pending, calm)
-            if measured.probe_s and calm:
-                calm = min(calm, measured.probe_s)
+            if measured.probe_s:  # files from before the probe: the first round sets calm
+                calm = min(calm, measured.probe_s) if calm else measured.probe_s
             comparison.rounds.append(
                 {
                     "cases": len(pending),
