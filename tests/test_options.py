@@ -99,3 +99,15 @@ def test_variants_of_no_selected_framework_select_nothing(tmp_path: Path):
     values = dict(BASE_VALUES, variants=("xla",))  # a keras variant, frameworks=torch
     with pytest.raises(OptionError, match=r"no case selected.*keras: graph, xla"):
         resolve_options(values.__getitem__, tmp_path)
+
+
+def test_a_run_that_saves_a_baseline_measures_more_processes(tmp_path: Path):
+    quick = PROFILES["quick"]
+    assert quick.baseline_processes > quick.processes
+    for how in ("replace", "extend"):
+        values = dict(BASE_VALUES, save_baseline=how)
+        options = resolve_options(values.__getitem__, tmp_path)
+        assert options.processes == quick.baseline_processes
+    assert resolve_options(BASE_VALUES.__getitem__, tmp_path).processes == quick.processes
+    explicit = dict(BASE_VALUES, save_baseline="replace", processes=2)
+    assert resolve_options(explicit.__getitem__, tmp_path).processes == 2

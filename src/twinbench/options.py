@@ -191,6 +191,9 @@ def add_bench_options(addoption: Callable[..., Any], prefix: str = "") -> None:
 
 def add_run_options(addoption: Callable[..., Any], prefix: str = "") -> None:
     """Options about where results go and how strict the run is."""
+    baseline_processes = ", ".join(
+        f"{name}: {p.baseline_processes}" for name, p in PROFILES.items()
+    )
     addoption(
         f"--{prefix}results-dir",
         default=None,
@@ -204,7 +207,9 @@ def add_run_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         default=None,
         choices=("replace", "extend"),
         help="make this run the baseline of this machine fingerprint (replace), or pool its "
-        "processes into the existing one (extend); baselines change only through this option",
+        "processes into the existing one (extend); baselines change only through this option. "
+        f"Such a run measures more processes ({baseline_processes}) unless --processes is "
+        "given: every later run is compared with it",
     )
     addoption(
         f"--{prefix}numerics-dir",
@@ -346,7 +351,8 @@ def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
         selection=selection,
         profile_name=profile_name,
         profile=profile,
-        processes=get("processes") or profile.processes,
+        processes=get("processes")
+        or (profile.baseline_processes if get("save_baseline") else profile.processes),
         threads=get("threads") or available_cpus(),
         results_dir=results_dir,
         require_gpu=bool(get("require_gpu")),

@@ -23,6 +23,13 @@ class Profile:
     precisions: tuple[str, ...]
     # Worker processes that each measure every case (--processes overrides).
     processes: int
+    # Processes of a run that saves a baseline (--save-baseline; --processes overrides).
+    # A baseline is measured once and compared with every later run, and the gate's
+    # permutation test over processes is only as strong as its smaller side: measured here
+    # against a 3-process baseline, 3 PyTorch cases that every confirmation round read
+    # 1.21-1.30x slower (an injected slowdown) stayed `ok` at p = 0.15-0.2, one slow baseline
+    # process overlapping the current ones.
+    baseline_processes: int
     # Per process: `rounds` samples after warm-up and calibration.
     timing: TimingSettings
     # What the profile is for, shown in --help.
@@ -39,6 +46,7 @@ PROFILES: dict[str, Profile] = {
         variants=DEFAULT_VARIANTS,
         precisions=("fp32",),
         processes=3,
+        baseline_processes=6,
         timing=TimingSettings(warmup_s=0.2, min_sample_s=0.02, rounds=10, min_loops=4),
         purpose="the default: every model but resnet, small and medium batch, graph/eager, "
         "fp32; a few minutes on 2 CPU cores",
@@ -49,6 +57,7 @@ PROFILES: dict[str, Profile] = {
         variants=VARIANTS,
         precisions=PRECISIONS,
         processes=5,
+        baseline_processes=10,
         timing=TimingSettings(warmup_s=1.0, min_sample_s=0.05, rounds=20, min_loops=4),
         purpose="nightly on GPU runners: more batch sizes, all variants and precisions, "
         "longer and more samples",
@@ -59,6 +68,7 @@ PROFILES: dict[str, Profile] = {
         variants=DEFAULT_VARIANTS,
         precisions=("fp32",),
         processes=1,
+        baseline_processes=1,
         timing=TimingSettings(warmup_s=0.0, min_sample_s=0.001, rounds=3),
         purpose="checks the harness itself; its figures mean nothing",
     ),
