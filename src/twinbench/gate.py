@@ -194,8 +194,8 @@ def baseline_warning(runs: int) -> list[str]:
         return []
     return [
         f"note: the baseline pools {runs} run(s), so its processes saw this machine in only"
-        f" {runs} stretch(es) of time and confirmation needs more rounds to reach"
-        " significance. Pool 3 runs (pytest benches --save-baseline=extend)."
+        f" {runs} stretch(es) of time, and a slow or fast spell then shifts every comparison."
+        " Pool 3 runs (pytest benches --save-baseline=extend)."
     ]
 
 

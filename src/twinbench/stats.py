@@ -18,7 +18,8 @@ Hence, per case:
   whatever the noise looks like and whatever the two sides' sizes (a t-test on trimmed
   samples is not: with 9 baseline and 3 current processes it flagged 5% of null comparisons
   at nominal 1%). The price: with 3 processes a side no split is rarer than 1 in 20, so a
-  one-run baseline cannot give p < 0.01; pool a few runs into the baseline (README), and
+  3-process baseline cannot give p < 0.01 on a run's first look. Hence a run that saves a
+  baseline measures more processes (profiles.py), pooling runs adds more (README), and
   confirmation rounds add current processes.
 
 Measured by replaying the previous session's A/A run files (11 runs of 16 CPU cases, baseline
