@@ -70,3 +70,14 @@ def test_calibrate_measures_all_cases_fresh_each_repetition():
         ("mlp-torch-eager-cpu-infer-fp32-b1", 3, 6),
         ("mlp-keras-graph-cpu-infer-fp32-b1", 3, 6),
     ]
+
+
+def test_a_pair_judges_the_whole_baseline_repetition_against_the_first_current_processes():
+    rng = np.random.default_rng(6)
+    # Six processes a repetition, as a baseline run measures; the last three run 1.6x slower.
+    runs = [repetition(rng, 1e-3, 3) + repetition(rng, 1.6e-3, 3) for _ in range(3)]
+    whole = judge_pairs("mlp-torch-eager-cpu-infer-fp32-b1", runs, GateSettings())
+    assert 0.9 < whole.worst_ratio < 1.1
+    # As current run only the first three count: faster than the whole baseline's median.
+    sliced = judge_pairs("mlp-torch-eager-cpu-infer-fp32-b1", runs, GateSettings(), 3)
+    assert sliced.worst_ratio < 0.9

@@ -7,6 +7,10 @@ On unchanged code any confirmed `regression` or any `faster` is a false alarm, s
 flagged pairs is the gate's false-alarm rate on this machine as configured; the suspects show
 how often confirmation had to step in, and the detectable effects how small a slowdown the gate
 can catch here. Thresholds can then be chosen from evidence instead of guesses.
+
+A baseline run measures more processes than other runs (profiles.py), so each repetition is
+measured in as many processes as a baseline run; as a pair's baseline it counts whole, as its
+current run or a round only its first `current_processes`, as the gate would see them.
 """
 
 from __future__ import annotations
@@ -52,30 +56,45 @@ def calibrate(
     measure_fresh: MeasureFresh,
     settings: GateSettings,
     progress: Callable[[str], None] = lambda _: None,
+    current_processes: int | None = None,
 ) -> list[CalibrationRow]:
     """Measure all cases `repetitions` times, then judge every ordered pair per case."""
-    runs: dict[str, list[tuple[tuple[float, ...], ...]]] = {case.id: [] for case in cases}
+    runs: dict[str, list[Processes]] = {case.id: [] for case in cases}
     for index in range(repetitions):
         progress(f"repetition {index + 1}/{repetitions} of {len(cases)} cases")
         for case_id, results in measure_fresh(cases).items():
             measured = [r.measurement.samples for r in results if r.measurement]
             if measured:
                 runs[case_id].append(tuple(tuple(samples) for samples in measured))
-    return [judge_pairs(case_id, repeated, settings) for case_id, repeated in runs.items()]
+    return [
+        judge_pairs(case_id, repeated, settings, current_processes)
+        for case_id, repeated in runs.items()
+    ]
 
 
 def judge_pairs(
-    case_id: str, runs: Sequence[tuple[tuple[float, ...], ...]], settings: GateSettings
+    case_id: str,
+    runs: Sequence[Processes],
+    settings: GateSettings,
+    current_processes: int | None = None,
 ) -> CalibrationRow:
-    """Judge every ordered pair (a as baseline, b as current) of unchanged repetitions."""
+    """Judge every ordered pair (a as baseline, b as current) of unchanged repetitions.
+
+    The current side and the rounds use the first `current_processes` of a repetition (None:
+    all), the baseline side all of them.
+    """
+
+    def current(index: int) -> Processes:
+        return runs[index][:current_processes] if current_processes else runs[index]
+
     pairs = list(itertools.permutations(range(len(runs)), 2))
     verdicts, suspects = [], 0
     for a, b in pairs:
-        first = judge_samples(case_id, runs[a], runs[b], settings)
-        later = [runs[i] for i in range(b + 1, len(runs)) if i != a]
-        later += [runs[i] for i in range(b) if i != a]
+        first = judge_samples(case_id, runs[a], current(b), settings)
+        later = [current(i) for i in range(b + 1, len(runs)) if i != a]
+        later += [current(i) for i in range(b) if i != a]
         suspects += is_suspect(first, settings)
-        verdicts.append(confirm_with(first, runs[a], runs[b], later, settings))
+        verdicts.append(confirm_with(first, runs[a], current(b), later, settings))
     detectable = [v.detectable for v in verdicts if v.detectable is not None]
     ratios = [v.ratio for v in verdicts if v.ratio is not None]
     return CalibrationRow(

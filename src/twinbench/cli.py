@@ -85,8 +85,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"twinbench calibrate: error: {error}", file=sys.stderr)
         return EXIT_USAGE
 
+    # As many processes as a baseline run measures: each repetition serves as a baseline too.
+    processes = max(options.processes, args.processes or options.profile.baseline_processes)
+
     def measure_fresh(cases: list[Case]) -> dict[str, list[CaseResult]]:
-        pool = WorkerPool(options.processes, options.threads)
+        pool = WorkerPool(processes, options.threads)
         try:
             return pool.measure_all(cases, options.profile.timing)
         finally:
@@ -98,6 +101,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         measure_fresh,
         options.gate,
         progress=lambda line: print(line, file=sys.stderr, flush=True),
+        current_processes=options.processes,
     )
     print(calibration_table(rows))
     return EXIT_OK
@@ -220,7 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
         "worker processes, judge every ordered pair of repetitions as the gate would (a suspect "
         "is re-judged with the later repetitions as its confirmation rounds), and print per "
         "case the suspects, the false-alarm rate, the median smallest detectable slowdown "
-        "and the worst ratio seen between unchanged repetitions. Takes "
+        "and the worst ratio seen between unchanged repetitions. Each repetition is measured "
+        "in as many processes as a --save-baseline run; as a current run or a round only the "
+        "profile's --processes count, as in the gate. Takes "
         "options of `pytest benches` to select cases and gate settings to judge them.",
     )
     calibrate.add_argument(
