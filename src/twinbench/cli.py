@@ -85,11 +85,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"twinbench calibrate: error: {error}", file=sys.stderr)
         return EXIT_USAGE
 
-    # As many processes as a baseline run measures: each repetition serves as a baseline too.
-    processes = max(options.processes, args.processes or options.profile.baseline_processes)
-
     def measure_fresh(cases: list[Case]) -> dict[str, list[CaseResult]]:
-        pool = WorkerPool(processes, options.threads)
+        # As many processes as a baseline run: each repetition serves as a baseline too.
+        pool = WorkerPool(options.baseline_processes, options.threads)
         try:
             return pool.measure_all(cases, options.profile.timing)
         finally:

@@ -314,6 +314,9 @@ class BenchOptions:
     profile_name: str
     profile: Profile
     processes: int
+    # What a run that saves a baseline measures (processes is that number under
+    # --save-baseline); calibrate measures it too, since each repetition serves as a baseline.
+    baseline_processes: int
     threads: int
     results_dir: Path
     require_gpu: bool
@@ -347,12 +350,15 @@ def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
             f"--frameworks {','.join(selection.frameworks)} ({per_framework_variants()})"
         )
     results_dir = Path(get("results_dir") or rootdir / "results")
+    baseline_processes = get("processes") or profile.baseline_processes
     return BenchOptions(
         selection=selection,
         profile_name=profile_name,
         profile=profile,
-        processes=get("processes")
-        or (profile.baseline_processes if get("save_baseline") else profile.processes),
+        processes=baseline_processes
+        if get("save_baseline")
+        else get("processes") or profile.processes,
+        baseline_processes=baseline_processes,
         threads=get("threads") or available_cpus(),
         results_dir=results_dir,
         require_gpu=bool(get("require_gpu")),
