@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from twinbench.calibrate import calibrate, judge_pairs
-from twinbench.cases import Case
-from twinbench.compare import GateSettings
-from twinbench.execution import OK, CaseResult
-from twinbench.timing import Measurement
+from twinbench.core.cases import Case
+from twinbench.core.status import Status
+from twinbench.execute.case import CaseResult
+from twinbench.gate.calibrate import calibrate, judge_pairs
+from twinbench.gate.settings import GateSettings
+from twinbench.measure.timing import Measurement
 
 
 def repetition(rng, median_s, processes=5, rounds=8):
@@ -61,7 +62,8 @@ def test_calibrate_measures_all_cases_fresh_each_repetition():
         calls.append([c.id for c in batch])
         samples = [1e-3 * (1 + 0.001 * i) for i in range(5)]
         return {
-            c.id: [CaseResult(c, OK, measurement=Measurement(0.0, 8, samples))] * 3 for c in batch
+            c.id: [CaseResult(c, Status.OK, measurement=Measurement(0.0, 8, samples))] * 3
+            for c in batch
         }
 
     rows = calibrate(cases, 3, measure_fresh, GateSettings())

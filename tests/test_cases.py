@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from twinbench.cases import (
+from twinbench.core.cases import (
     DEVICES,
     FRAMEWORK_VARIANTS,
     FRAMEWORKS,

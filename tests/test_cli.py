@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from fixtures.runs import run_with, sample_run
 
-from twinbench.baselines import save_baseline
 from twinbench.cli import main
-from twinbench.storage import write_run
+from twinbench.results.baselines import save_baseline
+from twinbench.results.storage import write_run
 
 CASES = {"mlp-torch-eager-cpu-infer-fp32-b1": 1e-4, "mlp-keras-graph-cpu-infer-fp32-b1": 3e-4}
 
@@ -20,7 +21,9 @@ def test_show_prints_tables_and_names_a_broken_file(tmp_path, capsys):
     assert "Keras vs PyTorch" in out and "2.00x" in out  # keras 2 ms against torch 1 ms
     broken = tmp_path / "broken.json"
     broken.write_text(path.read_text()[:100])
-    assert main(["show", str(broken)]) == 1
+    assert (
+        main(["show", str(broken)]) == 2
+    )  # an unreadable input: the usage exit status of every subcommand
     assert str(broken) in capsys.readouterr().err
 
 
@@ -54,3 +57,13 @@ def test_check_with_an_unreadable_baseline_is_a_usage_error(tmp_path, capsys):
     assert main(["check", str(run), "--baseline", str(bad)]) == 2
     err = capsys.readouterr().err
     assert str(bad) in err and "twinbench.schema_version" in err
+
+
+def test_show_output_of_a_stored_run_is_unchanged(capsys, monkeypatch):
+    """`show` prints a stored run file exactly as the golden output (an intended change of the
+    output updates fixtures/output/ in the same commit)."""
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    assert main(["show", "fixtures/runfiles/schema-1-run.json"]) == 0
+    golden = (root / "fixtures" / "output" / "show-schema-1-run.txt").read_text(encoding="utf-8")
+    assert capsys.readouterr().out == golden

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fixtures.runs import METADATA, run_with
 
-from twinbench.compare import GateSettings, compare_runs
+from twinbench.gate.compare import GateSettings, compare_runs
 
 SETTINGS = GateSettings()
 CASES = {"mlp-torch-eager-cpu-infer-fp32-b1": 1e-4, "mlp-keras-graph-cpu-infer-fp32-b1": 3e-4}

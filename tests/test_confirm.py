@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twinbench.compare import GateSettings, judge_samples
-from twinbench.confirm import Round, decide, is_suspect, stored_rounds
+from twinbench.gate.compare import GateSettings, judge_samples
+from twinbench.gate.confirm import Round, decide, is_suspect, stored_rounds
 
 CASE = "mlp-torch-eager-cpu-infer-fp32-b1"
 SETTINGS = GateSettings()

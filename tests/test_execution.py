@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from twinbench.cases import Case
-from twinbench.execution import ERROR, OK, OOM, execute_case
-from twinbench.runners.base import PreparedCase, loop_timer
-from twinbench.timing import TimingSettings
+from twinbench.core.cases import Case
+from twinbench.core.status import Status
+from twinbench.execute.case import execute_case
+from twinbench.measure.timing import TimingSettings, loop_timer
+from twinbench.runners.base import PreparedCase
 
 SETTINGS = TimingSettings(warmup_s=0.0, min_sample_s=0.0005, rounds=3)
 
@@ -53,7 +54,7 @@ def test_oom_in_one_case_then_the_next_case_passes():
     runner = FakeRunner({"mlp-torch-eager-cuda-train-fp32-b256": MemoryError("CUDA out of memory")})
     first = run(runner, "mlp-torch-eager-cuda-train-fp32-b256")
     second = run(runner, "mlp-torch-eager-cuda-train-fp32-b1")
-    assert (first.status, second.status) == (OOM, OK)
+    assert (first.status, second.status) == (Status.OOM, Status.OK)
     assert "out of memory" in (first.reason or "")
     assert second.measurement is not None and len(second.measurement.samples) == 3
     assert second.memory["fake_peak_bytes"] == 123
@@ -63,14 +64,14 @@ def test_oom_in_one_case_then_the_next_case_passes():
 def test_crash_is_an_error_with_its_traceback():
     runner = FakeRunner({"cnn-keras-graph-cpu-infer-fp32-b1": ValueError("bad shape (3, 4)")})
     result = run(runner, "cnn-keras-graph-cpu-infer-fp32-b1")
-    assert result.status == ERROR
+    assert result.status == Status.ERROR
     assert result.reason == "ValueError: bad shape (3, 4)"
     assert "Traceback" in (result.details or "")
 
 
 def test_work_that_lands_on_another_device_is_an_error():
     result = run(FakeRunner(lands_on="cpu"), "mlp-torch-eager-cuda-infer-fp32-b1")
-    assert result.status == ERROR
+    assert result.status == Status.ERROR
     assert "asked for cuda" in (result.reason or "")
 
 

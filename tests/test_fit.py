@@ -9,25 +9,28 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twinbench.cases import Case
-from twinbench.execution import OK, CaseResult, CaseRun
-from twinbench.fit import (
+from twinbench.core.cases import Case
+from twinbench.core.status import Status
+from twinbench.execute.case import CaseResult, CaseRun
+from twinbench.execute.fit import (
     FIT_ROUNDS,
     FIT_TIMING,
     MAX_ACCURACY_GAP,
     MIN_ACCURACY,
-    TEST_SIZE,
-    TRAIN_SIZE,
     accuracy_verdict,
     fit_summary,
     fit_unsupported,
     learning_problem,
+)
+from twinbench.measure.timing import Measurement, measure
+from twinbench.zoo import load_spec
+from twinbench.zoo.digits import (
+    TEST_SIZE,
+    TRAIN_SIZE,
     load_digits,
     read_bundled_digits,
     to_model_input,
 )
-from twinbench.timing import Measurement, measure
-from twinbench.zoo import load_spec
 
 
 def test_an_image_is_padded_around_its_centre():
@@ -100,10 +103,10 @@ def fit_run(framework: str, accuracies: list[float]) -> CaseRun:
     case = Case("mlp", framework, "cpu", "fit", 64)
     measured = Measurement(warmup_s=0.0, loops=1, samples=[0.1])
     processes = [
-        CaseResult(case, OK, measurement=measured, fit={"accuracy": a, "epochs": 4})
+        CaseResult(case, Status.OK, measurement=measured, fit={"accuracy": a, "epochs": 4})
         for a in accuracies
     ]
-    return CaseRun(case=case, status=OK, processes=processes)
+    return CaseRun(case=case, status=Status.OK, processes=processes)
 
 
 def test_learning_problem_names_a_model_that_did_not_learn_or_its_distant_twin():
@@ -131,7 +134,7 @@ def test_one_epoch_in_the_same_order_gives_the_same_model():
     """Unshuffled, fit and the DataLoader loop take the same steps, the short last batch too."""
     import torch
 
-    from twinbench.runners import keras_tf, torch_eager
+    from twinbench.runners import keras_tf, pytorch
 
     spec, digits = load_spec("mlp"), load_digits((784,), seed=0)
     x, y = digits.x_train[:200], digits.y_train[:200]  # batches of 64, 64, 64 and 8
@@ -139,9 +142,9 @@ def test_one_epoch_in_the_same_order_gives_the_same_model():
     keras_model = spec.build_keras("float32")
     spec.transfer(torch_model, keras_model)
     keras_tf.make_fit_epoch(keras_model, x, y, 64, shuffle=False)()
-    loader = torch_eager.make_fit_loader(x, y, 64, seed=0, pin=False, shuffle=False)
-    optimizer = torch_eager.make_optimizer(torch_model)
-    torch_eager.make_fit_epoch(torch_model, optimizer, loader, torch.device("cpu"))()
+    loader = pytorch.make_fit_loader(x, y, 64, seed=0, pin=False, shuffle=False)
+    optimizer = pytorch.make_optimizer(torch_model)
+    pytorch.make_fit_epoch(torch_model, optimizer, loader, torch.device("cpu"))()
     with torch.no_grad():
         torch_logits = torch_model(torch.from_numpy(digits.x_test)).numpy()
     keras_logits = np.asarray(keras_model(digits.x_test, training=False))

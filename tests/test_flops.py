@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from twinbench.fit import TRAIN_SIZE
-from twinbench.flops import count_step_flops
-from twinbench.runners.torch_eager import TorchRunner
+from twinbench.measure.flops import count_step_flops
+from twinbench.runners.pytorch import TorchRunner
 from twinbench.zoo import load_spec
+from twinbench.zoo.digits import TRAIN_SIZE
 
 MLP_MACS_PER_EXAMPLE = 784 * 512 + 512 * 512 + 512 * 10
 

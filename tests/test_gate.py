@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fixtures.runs import measured, run_with
 
-from twinbench.baselines import save_baseline
-from twinbench.compare import GateSettings
-from twinbench.gate import Remeasurement, run_gate, verdict_lines
+from twinbench.gate.session_gate import Remeasurement, run_gate, verdict_lines
+from twinbench.gate.settings import GateSettings
+from twinbench.results.baselines import save_baseline
 
 CASES = {"mlp-torch-eager-cpu-infer-fp32-b1": 1e-4, "mlp-keras-graph-cpu-infer-fp32-b1": 3e-4}
 SLOW = {"mlp-torch-eager-cpu-infer-fp32-b1": 2e-4, "mlp-keras-graph-cpu-infer-fp32-b1": 3e-4}

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from fixtures.runs import run_with
 
-from twinbench.changepoints import ChangePoint, change_points
 from twinbench.cli import main
-from twinbench.history import Point, load_history
-from twinbench.storage import write_json_atomic
-from twinbench.trends import HEADERS, Trend, sparkline, trend_cells, trends
+from twinbench.history.changepoints import ChangePoint, change_points
+from twinbench.history.store import Point, load_history
+from twinbench.history.trends import HEADERS, Trend, sparkline, trend_cells, trends
+from twinbench.results.storage import write_json_atomic
 
 STEPPED = "mlp-torch-eager-cpu-infer-fp32-b1"
 FLAT = "mlp-keras-graph-cpu-infer-fp32-b1"
@@ -108,7 +108,7 @@ def test_compare_command_uses_the_gate_statistics(tmp_path, capsys):
     slow = run_with({STEPPED: 2e-4, FLAT: 3e-4})
     a = write_json_atomic(tmp_path / "a.json", base)
     b = write_json_atomic(tmp_path / "b.json", slow)
-    assert main(["compare", str(a), str(b)]) == 0
+    assert main(["compare", str(a), str(b)]) == 1  # a regression fails, as in `check`
     out = capsys.readouterr().out
     lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("mlp-")}
     assert "regression" in lines[STEPPED] and "2.00x" in lines[STEPPED]

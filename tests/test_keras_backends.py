@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from twinbench.cases import Case
-from twinbench.execution import OK
-from twinbench.timing import TimingSettings
-from twinbench.workers import WorkerPool
+from twinbench.core.cases import Case
+from twinbench.core.status import Status
+from twinbench.execute.pool import WorkerPool
+from twinbench.measure.timing import TimingSettings
 
 TIMING = TimingSettings(warmup_s=0.0, min_sample_s=0.001, rounds=2)
 NUMERICS = Path(__file__).parent.parent / "fixtures" / "numerics"
@@ -35,7 +35,7 @@ def test_keras_on_another_backend_computes_the_tensorflow_reference(backend, mon
     finally:
         pool.close()
     for case_id, (result,) in results.items():
-        assert result.status == OK, f"{case_id}: {result.reason}\n{result.details}"
+        assert result.status == Status.OK, f"{case_id}: {result.reason}\n{result.details}"
         assert result.ran_on == "cpu"
         assert result.numerics is not None and result.numerics["status"] == "same", case_id
     metadata = pool.runner_metadata["keras"]

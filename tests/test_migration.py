@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fixtures.runs import run_with
 
-from twinbench.baselines import EXTEND, baseline_path, load_baseline, save_baseline
-from twinbench.compare import GateSettings, compare_runs
-from twinbench.runfile import case_rows
-from twinbench.storage import SCHEMA_VERSION, RunFileError, read_run
+from twinbench.gate.compare import GateSettings, compare_runs
+from twinbench.results.baselines import EXTEND, baseline_path, load_baseline, save_baseline
+from twinbench.results.runfile import case_rows
+from twinbench.results.storage import SCHEMA_VERSION, RunFileError, read_run
 
 # Written by twinbench at schema 1 (fixtures.runs of that version), never edited since.
 SCHEMA_1 = Path(__file__).resolve().parents[1] / "fixtures" / "runfiles"

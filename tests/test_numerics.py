@@ -7,14 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from twinbench.numerics import (
+from twinbench.execute.numerics import (
     check_output,
     load_references,
     reference_path,
     refresh_references,
     stored_output,
 )
-from twinbench.storage import RunFileError
+from twinbench.results.storage import RunFileError
 
 LOGITS = np.array([[0.25, -1.5, 3.0], [1e-6, 0.0, -2.0]])
 

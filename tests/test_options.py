@@ -5,16 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from twinbench.cases import PRECISIONS, VARIANTS
-from twinbench.options import (
-    OptionError,
-    batch_size_list,
-    choice_list,
-    positive_int,
-    resolve_options,
-    variant_list,
-)
-from twinbench.profiles import PROFILES
+from twinbench.bench.options import OptionError
+from twinbench.bench.parsers import batch_size_list, choice_list, positive_int, variant_list
+from twinbench.bench.profiles import PROFILES
+from twinbench.bench.resolve import resolve_options
+from twinbench.core.cases import PRECISIONS, VARIANTS
 
 BASE_VALUES = {
     "profile": "quick",
@@ -69,7 +64,7 @@ def test_profile_supplies_batch_sizes_unless_given(tmp_path: Path):
     values = dict(BASE_VALUES, profile="full", case_threshold=[("*-b1", 1.3)])
     options = resolve_options(values.__getitem__, tmp_path)
     assert options.selection.batch_sizes == PROFILES["full"].batch_sizes
-    assert options.results_dir == tmp_path / "results"
+    assert options.results_dir == Path("results")  # the current directory, as the console script
     assert options.threads == 3
     values["batch_sizes"] = (8,)
     assert resolve_options(values.__getitem__, tmp_path).selection.batch_sizes == (8,)

@@ -37,7 +37,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twinbench.runners import keras_tf as keras_runner
-from twinbench.runners import torch_eager as torch_runner
+from twinbench.runners import pytorch as torch_runner
 from twinbench.zoo import MODEL_NAMES, cnn, load_spec, mlp
 from twinbench.zoo.spec import ModelSpec, make_batch
 

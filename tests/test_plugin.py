@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from twinbench.cases import MODES
-from twinbench.fit import FIT_ROUNDS, MIN_ACCURACY
-from twinbench.profiles import PROFILES
-from twinbench.storage import read_run
+from twinbench.bench.profiles import PROFILES
+from twinbench.core.cases import MODES
+from twinbench.execute.fit import FIT_ROUNDS, MIN_ACCURACY
+from twinbench.results.storage import read_run
 from twinbench.zoo import MODEL_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,7 +174,7 @@ def test_twinbench_show_reloads_the_run_file(smoke_run):
     data = json.loads(path.read_text())
     data["twinbench"]["schema_version"] = 99
     broken.write_text(json.dumps(data))
-    assert main(["show", str(broken)]) == 1
+    assert main(["show", str(broken)]) == 2
 
 
 def test_require_gpu_turns_cuda_skips_into_failures(tmp_path):

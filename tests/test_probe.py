@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from twinbench import probe
+from twinbench.measure import probe
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
-from twinbench.stats import (
+from twinbench.gate.stats import (
     compare_processes,
     permutation_p_values,
     smallest_p_value,

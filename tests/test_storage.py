@@ -9,8 +9,14 @@ from pathlib import Path
 import pytest
 from fixtures.runs import METADATA, sample_run
 
-from twinbench.runfile import case_rows
-from twinbench.storage import SCHEMA_VERSION, RunFileError, read_run, write_json_atomic, write_run
+from twinbench.results.runfile import case_rows
+from twinbench.results.storage import (
+    SCHEMA_VERSION,
+    RunFileError,
+    read_run,
+    write_json_atomic,
+    write_run,
+)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

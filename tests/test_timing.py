@@ -1,7 +1,12 @@
 """The timing core, driven by a fake clock-free step so results are exact."""
 
-from twinbench.runners.base import loop_timer
-from twinbench.timing import TimingSettings, calibrate_loops, loop_overhead_per_step, measure
+from twinbench.measure.timing import (
+    TimingSettings,
+    calibrate_loops,
+    loop_overhead_per_step,
+    loop_timer,
+    measure,
+)
 
 
 def fake_time_loops(step_s: float):

@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 import torch
 
-from twinbench.cases import Case
-from twinbench.numerics import check_output
+from twinbench.core.cases import Case
+from twinbench.execute.numerics import check_output
 from twinbench.runners.base import Runner
 from twinbench.runners.keras_tf import KerasRunner
-from twinbench.runners.torch_eager import TorchRunner
+from twinbench.runners.pytorch import TorchRunner
 from twinbench.zoo import load_spec
 
 RUNNERS = {"keras": KerasRunner, "torch": TorchRunner}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from twinbench.cases import Case
-from twinbench.execution import ERROR, OK
-from twinbench.timing import TimingSettings
-from twinbench.workers import Worker, WorkerDied, WorkerPool
+from twinbench.core.cases import Case
+from twinbench.core.status import Status
+from twinbench.execute.pool import Worker, WorkerDied, WorkerPool
+from twinbench.measure.timing import TimingSettings
 
 TIMING = TimingSettings(warmup_s=0.0, min_sample_s=0.001, rounds=2)
 CASE = Case.from_id("mlp-torch-eager-cpu-infer-fp32-b2")
@@ -19,7 +19,7 @@ def test_each_process_measures_the_case():
         results = pool.measure(CASE, TIMING)
     finally:
         pool.close()
-    assert [r.status for r in results] == [OK, OK]
+    assert [r.status for r in results] == [Status.OK, Status.OK]
     assert all(r.measurement and len(r.measurement.samples) == 2 for r in results)
     assert pool.runner_metadata["torch"]["threads"] == 1  # the thread count reached the worker
 
@@ -31,7 +31,7 @@ def test_a_framework_that_cannot_start_is_an_error_not_a_hang(monkeypatch):
         (result,) = pool.measure(Case.from_id("mlp-keras-graph-cpu-infer-fp32-b1"), TIMING)
     finally:
         pool.close()
-    assert result.status == ERROR
+    assert result.status == Status.ERROR
     assert "cannot start keras" in (result.reason or "")
 
 
@@ -51,7 +51,7 @@ def test_a_dead_worker_is_reported_and_replaced():
         (result,) = pool.measure(CASE, TIMING)  # a fresh worker takes over
     finally:
         pool.close()
-    assert result.status == OK
+    assert result.status == Status.OK
 
 
 def test_a_pytorch_worker_never_imports_tensorflow():
@@ -60,9 +60,9 @@ def test_a_pytorch_worker_never_imports_tensorflow():
 
     code = (
         "import sys\n"
-        "from twinbench.worker import measure_one\n"
+        "from twinbench.execute.worker import measure_one\n"
         "from twinbench.runners import load_runner\n"
-        "from twinbench.cases import Case\n"
+        "from twinbench.core.cases import Case\n"
         "runner = load_runner('torch'); runner.configure(1)\n"
         "timing = {'warmup_s': 0, 'min_sample_s': 0.001, 'rounds': 1}\n"
         "for model in ('mlp', 'cnn'):\n"

@@ -141,7 +141,7 @@ def test_no_unsafe_deserialisation_in_the_package():
 
 
 def test_the_issue_job_lists_failing_cases(tmp_path, capsys):
-    from twinbench.regressions import main as list_failures
+    from twinbench.gate.regressions import main as list_failures
 
     run = {
         "twinbench": {

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from twinbench.cases import Case, build_matrix, execution_order
-from twinbench.options import (
+from twinbench.bench.options import (
     OptionError,
     add_bench_options,
     add_gate_options,
     add_run_options,
-    resolve_options,
 )
+from twinbench.bench.resolve import resolve_options
+from twinbench.core.cases import Case, build_matrix, execution_order
 
 SESSION_PLUGIN_NAME = "twinbench-session"
 
@@ -35,7 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "twinbench_mode(mode): the benchmark mode a test function measures"
     )
-    from twinbench.session import BenchSession
+    from twinbench.bench.session import BenchSession
 
     try:
         options = resolve_options(config.getoption, config.rootpath)

@@ -9,7 +9,7 @@ from twinbench.runners.base import Runner
 
 _RUNNERS = {
     "keras": ("twinbench.runners.keras_tf", "KerasRunner"),
-    "torch": ("twinbench.runners.torch_eager", "TorchRunner"),
+    "torch": ("twinbench.runners.pytorch", "TorchRunner"),
 }
 
 

@@ -1,16 +1,13 @@
-"""The interface every framework runner implements, and the loop both of them are timed with."""
+"""The interface every framework runner implements, and what runners share."""
 
 from __future__ import annotations
 
-import contextlib
-import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from twinbench.cases import Case
-from twinbench.timing import TimeLoops
+from twinbench.core.cases import Case
+from twinbench.measure.timing import TimeLoops
 from twinbench.zoo.spec import ModelSpec
 
 # Training hyper-parameters shared by both frameworks, so their steps do the same arithmetic.
@@ -94,26 +91,3 @@ PEAK_MATMUL_SIZE = {"cpu": 1024, "cuda": 8192}
 def best_rate(time_call: Callable[[], float], flops: float, repeat: int = 5) -> float:
     """FLOP/s of the fastest of `repeat` timed calls."""
     return flops / min(time_call() for _ in range(repeat))
-
-
-def loop_timer(
-    step: Callable[[], Any],
-    sync: Callable[[Any], None],
-    context: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
-) -> TimeLoops:
-    """Time `loops` calls of `step`, ending with `sync(last_output)` inside the timed region.
-
-    `context` (device scope, inference mode) is entered once per sample, outside the timer,
-    so its cost is not charged to the model.
-    """
-
-    def time_loops(loops: int) -> float:
-        with context():
-            out = None
-            start = time.perf_counter()
-            for _ in range(loops):
-                out = step()
-            sync(out)
-            return time.perf_counter() - start
-
-    return time_loops

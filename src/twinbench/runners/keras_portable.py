@@ -21,14 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from twinbench.cases import Case
+from twinbench.core.cases import Case
+from twinbench.measure.timing import loop_timer, no_sync
 from twinbench.runners.base import (
     LEARNING_RATE,
     MOMENTUM,
     PEAK_MATMUL_SIZE,
     PreparedCase,
     best_rate,
-    loop_timer,
 )
 from twinbench.zoo.spec import ModelSpec, make_batch, use_mixed_bfloat16
 
@@ -113,7 +113,7 @@ class KerasPortableRunner:
                 return step()
 
         return PreparedCase(
-            time_loops=loop_timer(step, _no_sync, scope),
+            time_loops=loop_timer(step, no_sync, scope),
             run_once=run_once,
             # The outputs are host copies: where the weights live says where the work ran.
             placed_on=lambda _out: _placement(self.backend, model),
@@ -137,7 +137,7 @@ class KerasPortableRunner:
             t = torch.randn(n, n, device=device)
             sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
             call = lambda: (t @ t, sync())  # noqa: E731
-        time_loops = loop_timer(call, _no_sync)
+        time_loops = loop_timer(call, no_sync)
         time_loops(1)  # first call: compilation, kernel selection
         return best_rate(lambda: time_loops(2) / 2, 2.0 * n**3)
 
@@ -233,7 +233,3 @@ def _placement(backend: str, model: Any) -> str:
         (device,) = value.devices()
         return "cuda" if device.platform == "gpu" else "cpu"
     return "cuda" if value.device.type == "cuda" else "cpu"
-
-
-def _no_sync(_out: Any) -> None:
-    """Steps return host values: the copy already waited for the device."""

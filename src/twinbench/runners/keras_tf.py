@@ -21,8 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from twinbench.cases import Case
-from twinbench.fit import accuracy, load_digits
+from twinbench.core.cases import Case
+from twinbench.measure.timing import loop_timer, no_sync
 from twinbench.runners.base import (
     LEARNING_RATE,
     MOMENTUM,
@@ -30,8 +30,8 @@ from twinbench.runners.base import (
     Counted,
     PreparedCase,
     best_rate,
-    loop_timer,
 )
+from twinbench.zoo.digits import accuracy, load_digits
 from twinbench.zoo.spec import ModelSpec, make_batch, use_mixed_bfloat16
 
 
@@ -148,7 +148,7 @@ class KerasRunner:
                 step = make_train_step(model, make_optimizer(), x, y, jit_compile)
         # TF enqueues GPU kernels asynchronously; copying the last output to the host waits
         # for it (one stream). On the CPU the call returns when the work is done.
-        sync = _host_copy if case.device == "cuda" else _no_sync
+        sync = _host_copy if case.device == "cuda" else no_sync
 
         def run_once() -> tf.Tensor:
             with scope():
@@ -168,7 +168,7 @@ class KerasRunner:
         with scope():
             a = tf.random.normal((n, n))
             matmul = tf.function(lambda: tf.linalg.matmul(a, a))
-        sync = _host_copy if device == "cuda" else _no_sync
+        sync = _host_copy if device == "cuda" else no_sync
         time_loops = loop_timer(matmul, sync, scope)
         time_loops(1)  # first call: tracing, kernel selection
         return best_rate(lambda: time_loops(2) / 2, 2.0 * n**3)
@@ -270,7 +270,3 @@ def _placed_on(out: tf.Tensor) -> str:
 
 def _host_copy(out: Any) -> None:
     np.asarray(out)
-
-
-def _no_sync(_out: Any) -> None:
-    pass

@@ -1,0 +1,230 @@
+"""Command-line options, typed parsers and their resolution into a Selection.
+
+`add_bench_options(addoption)` serves pytest's parser (and can serve argparse for the console
+script), pytest-benchmark style, so the two can never drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from twinbench.bench.parsers import (
+    batch_size_list,
+    case_threshold,
+    choice_list,
+    non_negative_int,
+    positive_int,
+    threshold_ratio,
+    variant_list,
+)
+from twinbench.bench.profiles import PROFILES
+from twinbench.core.cases import (
+    DEVICES,
+    FRAMEWORK_VARIANTS,
+    FRAMEWORKS,
+    MODES,
+    PRECISIONS,
+)
+from twinbench.zoo import MODEL_NAMES
+
+
+class OptionError(ValueError):
+    """Option values that are valid one by one but select nothing together."""
+
+
+def per_framework_variants() -> str:
+    """Each framework's variants, for messages: ``keras: graph, xla; torch: eager, compile``."""
+    return "; ".join(f"{f}: {', '.join(vs)}" for f, vs in FRAMEWORK_VARIANTS.items())
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (affinity aware), the default thread count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def add_bench_options(addoption: Callable[..., Any], prefix: str = "") -> None:
+    """Add the benchmark selection options to a pytest option group or argparse parser."""
+    profiles = ", ".join(f"{name} ({p.purpose})" for name, p in PROFILES.items())
+    addoption(
+        f"--{prefix}frameworks",
+        type=choice_list(FRAMEWORKS),
+        default=FRAMEWORKS,
+        metavar="LIST",
+        help=f"frameworks to run, comma-separated from: {', '.join(FRAMEWORKS)} (default: all)",
+    )
+    addoption(
+        f"--{prefix}devices",
+        type=choice_list(DEVICES),
+        default=DEVICES,
+        metavar="LIST",
+        help="devices, from: cpu, cuda (default: both; CUDA cases skip when no GPU is seen)",
+    )
+    addoption(
+        f"--{prefix}models",
+        type=choice_list(MODEL_NAMES),
+        default=None,
+        metavar="LIST",
+        help=f"zoo models, from: {', '.join(MODEL_NAMES)} (default: the profile's; quick: all "
+        "but resnet)",
+    )
+    addoption(
+        f"--{prefix}modes",
+        type=choice_list(MODES),
+        default=MODES,
+        metavar="LIST",
+        help="infer (forward), train (forward, loss, backward, SGD step), fit (one epoch of "
+        "Keras model.fit / a PyTorch DataLoader loop on digits) (default: all)",
+    )
+    addoption(
+        f"--{prefix}batch-sizes",
+        type=batch_size_list,
+        default=None,
+        metavar="LIST",
+        help="batch sizes, e.g. 1,32,256 (default: the profile's)",
+    )
+    addoption(
+        f"--{prefix}variants",
+        type=variant_list,
+        default=None,
+        metavar="LIST",
+        help="variants, comma-separated: default (graph, eager), all, or names "
+        f"({per_framework_variants()}); each framework runs its own listed variants "
+        "(default: the profile's)",
+    )
+    addoption(
+        f"--{prefix}precisions",
+        type=choice_list(PRECISIONS),
+        default=None,
+        metavar="LIST",
+        help="fp32 (TF32 off on both sides) and/or bf16 (mixed precision, CUDA only) "
+        "(default: the profile's)",
+    )
+    addoption(
+        f"--{prefix}profile",
+        choices=tuple(PROFILES),
+        default="quick",
+        help=f"timing and default batch sizes: {profiles} (default: quick)",
+    )
+    addoption(
+        f"--{prefix}processes",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="worker processes that each measure every case, one after the other; processes "
+        "are the unit of replication because part of the noise is per process "
+        "(default: the profile's)",
+    )
+    addoption(
+        f"--{prefix}threads",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="CPU threads given to *both* frameworks, recorded in the run file "
+        "(default: the CPUs this process may use)",
+    )
+
+
+# One default for pytest and the console script: results/ in the current directory.
+DEFAULT_RESULTS_DIR = "results"
+
+
+def add_results_dir(addoption: Callable[..., Any], prefix: str = "") -> None:
+    """--results-dir, the same for pytest and every subcommand: one name, one default."""
+    addoption(
+        f"--{prefix}results-dir",
+        default=None,
+        metavar="DIR",
+        help=f"where history/ and baselines/ live (default: {DEFAULT_RESULTS_DIR}/ in the "
+        "current directory)",
+    )
+
+
+def add_run_options(addoption: Callable[..., Any], prefix: str = "") -> None:
+    """Options about where results go and how strict the run is."""
+    baseline_processes = ", ".join(
+        f"{name}: {p.baseline_processes}" for name, p in PROFILES.items()
+    )
+    add_results_dir(addoption, prefix)
+    addoption(
+        f"--{prefix}save-baseline",
+        nargs="?",
+        const="replace",
+        default=None,
+        choices=("replace", "extend"),
+        help="make this run the baseline of this machine fingerprint (replace), or pool its "
+        "processes into the existing one (extend); baselines change only through this option. "
+        f"Such a run measures more processes ({baseline_processes}) unless --processes is "
+        "given: every later run is compared with it",
+    )
+    addoption(
+        f"--{prefix}numerics-dir",
+        default=None,
+        metavar="DIR",
+        help="reference outputs per model (default: fixtures/numerics under the pytest rootdir)",
+    )
+    addoption(
+        f"--{prefix}refresh-numerics",
+        action="store_true",
+        default=False,
+        help="store this run's outputs as the reference outputs (after an intended change, "
+        "e.g. a framework upgrade that legitimately moves the numbers)",
+    )
+    addoption(
+        f"--{prefix}no-compare",
+        action="store_true",
+        default=False,
+        help="do not compare with the baseline",
+    )
+    addoption(
+        f"--{prefix}require-gpu",
+        action="store_true",
+        default=False,
+        help="fail CUDA cases instead of skipping them when no GPU is visible (nightly CI)",
+    )
+
+
+def add_gate_options(addoption: Callable[..., Any], prefix: str = "") -> None:
+    """Options of the regression gate, shared by pytest and `twinbench check`."""
+    addoption(
+        f"--{prefix}regression-threshold",
+        type=threshold_ratio,
+        default=1.10,
+        metavar="RATIO",
+        help="minimum slowdown (current/baseline median) that can be a regression (default: 1.10)",
+    )
+    addoption(
+        f"--{prefix}case-threshold",
+        type=case_threshold,
+        action="append",
+        default=[],
+        metavar="PATTERN=RATIO",
+        help="threshold for the cases matching a glob, e.g. '*-b1=1.25'; repeatable, first wins",
+    )
+    addoption(
+        f"--{prefix}normalise-by-probe",
+        action="store_true",
+        default=False,
+        help="divide current times by the machine-speed drift (probe now / probe in the "
+        "baseline) before judging; raw and normalised ratios are both reported",
+    )
+    addoption(
+        f"--{prefix}confirm-rounds",
+        type=non_negative_int,
+        default=3,
+        metavar="N",
+        help="re-measure each suspect (a case slower by the threshold) in up to N rounds of "
+        "fresh processes, at least 20 s apart; it is a regression only when two rounds agree "
+        "(one when N is 1) and all processes pooled are significant at alpha/N (default: 3; "
+        "0 turns confirmation off)",
+    )
+    # Not `--strict`: pytest owns that flag (it turns on its own strict mode).
+    addoption(
+        f"--{prefix}strict-gate",
+        action="store_true",
+        default=False,
+        help="also fail on incomparable, no-baseline, missing, oom and error verdicts",
+    )

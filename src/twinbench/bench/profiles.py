@@ -1,0 +1,76 @@
+"""Profiles: how much of the matrix runs by default, and how long each case is timed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twinbench.core.cases import DEFAULT_VARIANTS, PRECISIONS, VARIANTS
+from twinbench.measure.timing import TimingSettings
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Defaults that `--profile` selects; explicit options override them."""
+
+    # Batch sizes run when --batch-sizes is not given.
+    batch_sizes: tuple[int, ...]
+    # Models run when --models is not given; None: the whole zoo.
+    models: tuple[str, ...] | None
+    # Variants (--variants overrides): compiling (xla, torch.compile) takes seconds to a
+    # minute per case and process, so only `full` runs them by default.
+    variants: tuple[str, ...]
+    # Precisions (--precisions overrides); bf16 runs on CUDA only.
+    precisions: tuple[str, ...]
+    # Worker processes that each measure every case (--processes overrides).
+    processes: int
+    # Processes of a run that saves a baseline (--save-baseline; --processes overrides).
+    # A baseline is measured once and compared with every later run, and the gate's
+    # permutation test over processes is only as strong as its smaller side. Measured here on
+    # one night with injected PyTorch slowdowns: 48 of 48 confirmed against a 6-process
+    # baseline, 28 of 32 against a 3-process one, whose misses every confirmation round
+    # agreed on (pooled 1.23-1.48x) at p = 0.05-0.2, one baseline process overlapping the
+    # current ones.
+    baseline_processes: int
+    # Per process: `rounds` samples after warm-up and calibration.
+    timing: TimingSettings
+    # What the profile is for, shown in --help.
+    purpose: str
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile(
+        batch_sizes=(1, 64),
+        # Not resnet: the other four models already take 2.5-3 minutes here, confirmation
+        # rounds add up to 1-3 more, and resnet alone ran 42 s with one process on a quiet
+        # 2-core machine (4-5 minutes with three while the machine was shared).
+        models=("mlp", "cnn", "lstm", "transformer"),
+        variants=DEFAULT_VARIANTS,
+        precisions=("fp32",),
+        processes=3,
+        baseline_processes=6,
+        timing=TimingSettings(warmup_s=0.2, min_sample_s=0.02, rounds=10, min_loops=4),
+        purpose="the default: every model but resnet, small and medium batch, graph/eager, "
+        "fp32; a few minutes on 2 CPU cores",
+    ),
+    "full": Profile(
+        batch_sizes=(1, 32, 256),
+        models=None,
+        variants=VARIANTS,
+        precisions=PRECISIONS,
+        processes=5,
+        baseline_processes=10,
+        timing=TimingSettings(warmup_s=1.0, min_sample_s=0.05, rounds=20, min_loops=4),
+        purpose="nightly on GPU runners: more batch sizes, all variants and precisions, "
+        "longer and more samples",
+    ),
+    "smoke": Profile(
+        batch_sizes=(1,),
+        models=None,
+        variants=DEFAULT_VARIANTS,
+        precisions=("fp32",),
+        processes=1,
+        baseline_processes=1,
+        timing=TimingSettings(warmup_s=0.0, min_sample_s=0.001, rounds=3),
+        purpose="checks the harness itself; its figures mean nothing",
+    ),
+}

@@ -1,0 +1,94 @@
+"""Parsed option values resolved into what one benchmark session runs with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from twinbench.bench.options import (
+    DEFAULT_RESULTS_DIR,
+    OptionError,
+    available_cpus,
+    per_framework_variants,
+)
+from twinbench.bench.profiles import PROFILES, Profile
+from twinbench.core.cases import Selection, build_matrix
+from twinbench.gate.settings import GateSettings
+from twinbench.zoo import MODEL_NAMES
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """The resolved options of one benchmark session."""
+
+    selection: Selection
+    profile_name: str
+    profile: Profile
+    processes: int
+    # What a run that saves a baseline measures (processes is that number under
+    # --save-baseline); calibrate measures it too, since each repetition serves as a baseline.
+    baseline_processes: int
+    threads: int
+    results_dir: Path
+    require_gpu: bool
+    save_baseline: str | None
+    numerics_dir: Path
+    refresh_numerics: bool
+    compare: bool
+    strict: bool
+    gate: GateSettings
+
+
+def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
+    """Turn parsed option values (looked up by dest name) into BenchOptions.
+
+    Raises OptionError when the selection is empty (e.g. --variants xla --frameworks torch).
+    """
+    profile_name = get("profile")
+    profile = PROFILES[profile_name]
+    selection = Selection(
+        models=get("models") or profile.models or MODEL_NAMES,
+        frameworks=get("frameworks"),
+        devices=get("devices"),
+        modes=get("modes"),
+        batch_sizes=get("batch_sizes") or profile.batch_sizes,
+        variants=get("variants") or profile.variants,
+        precisions=get("precisions") or profile.precisions,
+    )
+    if not build_matrix(selection):
+        raise OptionError(
+            f"no case selected: --variants {','.join(selection.variants)} names no variant of "
+            f"--frameworks {','.join(selection.frameworks)} ({per_framework_variants()})"
+        )
+    results_dir = Path(get("results_dir") or DEFAULT_RESULTS_DIR)
+    baseline_processes = get("processes") or profile.baseline_processes
+    return BenchOptions(
+        selection=selection,
+        profile_name=profile_name,
+        profile=profile,
+        processes=baseline_processes
+        if get("save_baseline")
+        else get("processes") or profile.processes,
+        baseline_processes=baseline_processes,
+        threads=get("threads") or available_cpus(),
+        results_dir=results_dir,
+        require_gpu=bool(get("require_gpu")),
+        save_baseline=get("save_baseline"),
+        numerics_dir=Path(get("numerics_dir") or rootdir / "fixtures" / "numerics"),
+        refresh_numerics=bool(get("refresh_numerics")),
+        compare=not get("no_compare"),
+        strict=bool(get("strict_gate")),
+        gate=gate_settings(get),
+    )
+
+
+def gate_settings(get: Callable[[str], Any]) -> GateSettings:
+    """The gate's settings from parsed option values (looked up by dest name)."""
+    return GateSettings(
+        threshold=get("regression_threshold"),
+        case_thresholds=tuple(get("case_threshold") or ()),
+        normalise=bool(get("normalise_by_probe")),
+        confirm_rounds=get("confirm_rounds"),
+    )

@@ -1,0 +1,45 @@
+"""What every subcommand shares: exit statuses, error lines, and the arguments they all take."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from twinbench.bench.options import DEFAULT_RESULTS_DIR, add_results_dir
+from twinbench.history.store import History
+
+# One exit-code policy for every subcommand (also printed by `twinbench --help`).
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_POLICY = (
+    "exit status: 0 done (no failing verdict); 1 the gate failed (a regression, changed "
+    "numerics, a model pair not identical; with --strict-gate also unsure, incomparable, "
+    "no-baseline, missing, oom, error); 2 usage error or an input that cannot be read."
+)
+
+
+def error(command: str, message: str) -> None:
+    """Print `message` as this command's error line on stderr."""
+    print(f"twinbench {command}: error: {message}", file=sys.stderr)
+
+
+def add_history_arguments(parser: argparse.ArgumentParser) -> None:
+    """The selection of stored runs that `history` and `report` read."""
+    add_results_dir(parser.add_argument)
+    parser.add_argument(
+        "--machine", metavar="SLUG", help="only this machine's folder under history/"
+    )
+    parser.add_argument(
+        "--case", default="*", metavar="PATTERN", help="glob on case ids (default: all)"
+    )
+
+
+def results_dir(args: argparse.Namespace) -> Path:
+    """The results folder the user named, else the default one."""
+    return Path(args.results_dir or DEFAULT_RESULTS_DIR)
+
+
+def report_unreadable(history: History) -> None:
+    """Name every run file that was skipped because it could not be read."""
+    for path, reason in history.unreadable:
+        print(f"twinbench: skipped unreadable {path}: {reason}", file=sys.stderr)

@@ -1,0 +1,174 @@
+"""Compare a run with a baseline: one verdict per case (DESIGN decisions 4 to 6).
+
+A case is a regression only when the slowdown is large enough (ratio of the medians of the
+process levels at or above the threshold) *and* significant at the process level (a
+permutation test over processes, see `stats`). Suspects are re-measured by the session and
+decided in `confirm`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from twinbench.core.status import Outcome, fails
+from twinbench.gate.settings import GateSettings
+from twinbench.gate.stats import compare_processes, typical_level
+from twinbench.measure.probe import probe_seconds
+from twinbench.results.metadata import fingerprint_differences
+from twinbench.results.runfile import CaseRow, case_rows
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's decision on one case, with the figures behind it."""
+
+    case_id: str
+    verdict: str
+    baseline_median_s: float | None = None
+    current_median_s: float | None = None
+    ratio: float | None = None
+    p_value: float | None = None
+    interval: tuple[float, float] | None = None
+    # Smallest slowdown this comparison would catch at the measured noise (80% power).
+    detectable: float | None = None
+    # Ratio before dividing by the machine-speed drift (equal to ratio when not normalised).
+    raw_ratio: float | None = None
+    # None: not a suspect; True/False: the re-measurement agreed / did not.
+    confirmed: bool | None = None
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for the run file."""
+        return {k: v for k, v in self.__dict__.items() if v is not None and v != ""}
+
+
+@dataclass
+class Comparison:
+    """All verdicts of one run against one baseline."""
+
+    verdicts: list[Verdict] = field(default_factory=list)
+    fingerprint_changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    # Machine-speed probe of the current run over the baseline's (>1: machine slower now).
+    drift: float | None = None
+    # What current times were divided by (the drift when normalising, else 1).
+    scale: float = 1.0
+    # One entry per re-measurement round: suspects, seconds measuring, seconds waiting.
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+
+    def pending(self, is_suspect: Callable[[Verdict], bool]) -> list[Verdict]:
+        """The verdicts that `is_suspect` says still need a re-measurement."""
+        return [v for v in self.verdicts if is_suspect(v)]
+
+    def failed(self, strict: bool) -> list[Verdict]:
+        """Verdicts that make the run fail."""
+        return [v for v in self.verdicts if fails(v.verdict, strict)]
+
+
+def compare_runs(
+    baseline: dict[str, Any] | None, current: dict[str, Any], settings: GateSettings
+) -> Comparison:
+    """Verdict per case of `current`; with no baseline every case is `no-baseline`."""
+    changes = {}
+    base_rows: dict[str, CaseRow] = {}
+    drift = None
+    if baseline is not None:
+        changes = fingerprint_differences(
+            baseline["twinbench"]["fingerprint"], current["twinbench"]["fingerprint"]
+        )
+        base_rows = {row.case.id: row for row in case_rows(baseline)}
+        drift = machine_drift(baseline, current)
+    scale = drift if settings.normalise and drift else 1.0
+    verdicts = []
+    for row in case_rows(current):
+        base = base_rows.get(row.case.id)
+        never_measured = base is None or base.median_s is None
+        if (
+            row.median_s is None
+            and row.status not in (Outcome.OOM, Outcome.ERROR)
+            and never_measured
+        ):
+            continue  # skipped here and never measured on this machine: nothing to judge
+        if (
+            changes
+            and row.status not in (Outcome.OOM, Outcome.ERROR)
+            and not _numerics_problem(row)
+        ):
+            fields = ", ".join(sorted(changes))
+            verdicts.append(
+                Verdict(row.case.id, Outcome.INCOMPARABLE, note=f"fingerprint differs: {fields}")
+            )
+        else:
+            verdicts.append(judge_case(base, row, settings, scale))
+    return Comparison(verdicts=verdicts, fingerprint_changes=changes, drift=drift, scale=scale)
+
+
+def machine_drift(baseline: dict[str, Any], current: dict[str, Any]) -> float | None:
+    """How much slower the machine-speed probe ran now than in the baseline."""
+    before, now = probe_seconds(baseline), probe_seconds(current)
+    return now / before if before and now else None
+
+
+def judge_case(
+    base: CaseRow | None, current: CaseRow, settings: GateSettings, scale: float = 1.0
+) -> Verdict:
+    """Verdict for one case from its baseline row (None if absent) and current row."""
+    case_id = current.case.id
+    if current.status in (Outcome.OOM, Outcome.ERROR):
+        return Verdict(case_id, current.status, note=current.reason or "")
+    numerics = current.numerics or {}
+    if numerics.get("status") == "unreadable-reference":
+        return Verdict(case_id, Outcome.ERROR, note=numerics.get("error", "unreadable reference"))
+    if numerics.get("status") == "changed":
+        error = numerics.get("max_relative_error")
+        return Verdict(
+            case_id,
+            Outcome.NUMERICS_CHANGED,
+            current_median_s=current.median_s,
+            note=f"outputs moved from the reference: max relative error {error:.2e}",
+        )
+    if current.median_s is None:  # skipped here
+        if base is not None and base.median_s is not None:
+            return Verdict(case_id, Outcome.MISSING, note=current.reason or "not measured")
+        return Verdict(case_id, Outcome.NO_BASELINE, note=current.reason or "not measured")
+    if base is None or base.median_s is None:
+        return Verdict(case_id, Outcome.NO_BASELINE, current_median_s=current.median_s)
+    return judge_samples(case_id, base.process_samples, current.process_samples, settings, scale)
+
+
+def _numerics_problem(row: CaseRow) -> bool:
+    """Whether the case's reference-output check failed (judged even without a baseline)."""
+    return (row.numerics or {}).get("status") in ("changed", "unreadable-reference")
+
+
+def judge_samples(
+    case_id: str,
+    baseline: tuple[tuple[float, ...], ...],
+    current: tuple[tuple[float, ...], ...],
+    settings: GateSettings,
+    scale: float = 1.0,
+) -> Verdict:
+    """ok / faster / regression from per-process samples; current times are divided by scale."""
+    current_median_s = typical_level(current)
+    if scale != 1.0:
+        current = tuple(tuple(s / scale for s in process) for process in current)
+    estimate = compare_processes(baseline, current, confidence=1 - 2 * settings.alpha)
+    threshold = settings.threshold_for(case_id)
+    verdict, p_value = Outcome.OK, estimate.p_slower
+    if estimate.ratio >= threshold and estimate.p_slower < settings.alpha:
+        verdict = Outcome.REGRESSION
+    elif estimate.ratio <= 1 / threshold and estimate.p_faster < settings.alpha:
+        verdict, p_value = Outcome.FASTER, estimate.p_faster
+    return Verdict(
+        case_id,
+        verdict,
+        baseline_median_s=typical_level(baseline),
+        current_median_s=current_median_s,
+        ratio=estimate.ratio,
+        raw_ratio=estimate.ratio * scale,
+        p_value=p_value,
+        interval=(estimate.low, estimate.high) if math.isfinite(estimate.low) else None,
+        detectable=estimate.minimum_detectable(settings.alpha, threshold),
+    )

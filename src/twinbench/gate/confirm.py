@@ -1,0 +1,131 @@
+"""Sequential confirmation: suspects are re-measured in rounds until the evidence decides.
+
+Why rounds, and why pooled. Measured on the project's 2-core machine, the noise comes in
+phases lasting seconds (a process, or several back to back, running 1.5-2x slower), so the
+processes of one run are not independent witnesses and one run alone cannot tell a 25%
+slowdown from an unlucky phase (see stats.py and the regression-gate issue). Each round
+measures the suspects again in fresh worker processes, later in time, after a fresh warm-up.
+A suspect becomes a confirmed regression only when
+
+- two rounds on their own are slower by at least the threshold, the latest among them (two
+  re-measurements agree, so one slow phase spanning the run and the first round is not
+  enough: the one false confirmation in the first live experiments was exactly that, a
+  Keras case reading 1.28x in the run and 1.21x in a round a minute later, 0.95-1.02x in
+  every other run),
+- all current processes pooled (run and rounds) are slower by at least the threshold, and
+- the pooled slowdown is significant at alpha / rounds (Bonferroni over the looks, so
+  looking after every round does not raise the false-alarm rate above alpha).
+
+A suspect is cleared as soon as the pooled ratio falls below the threshold, once the rounds
+left cannot bring two agreeing ones, or when the last round still leaves it not significant.
+A suspect is any case whose ratio reaches the threshold, significant or not: the rounds, not
+the first run, decide. With ``--confirm-rounds 1`` one agreeing round has to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from twinbench.core.status import Outcome
+from twinbench.gate.compare import GateSettings, Verdict, judge_samples
+from twinbench.gate.stats import smallest_p_value
+
+Processes = tuple[tuple[float, ...], ...]
+
+# Rounds that must each read slower by the threshold before a suspect is confirmed.
+AGREEING_ROUNDS = 2
+# Least seconds from the end of one round to the start of the next. The host's slow phases
+# last seconds to minutes; rounds back to back (a few seconds each for a handful of
+# suspects) could all fall in the phase that raised the alarm.
+ROUND_GAP_S = 20.0
+
+
+@dataclass(frozen=True)
+class Round:
+    """One re-measurement of a suspect, in fresh processes."""
+
+    processes: Processes
+    # Machine-speed probe just before the round, and how long the round waited for a calm
+    # machine (seconds); None when unknown (files from before rounds were stored).
+    probe_s: float | None = None
+    waited_s: float | None = None
+
+
+def round_entry(
+    processes: list[dict[str, Any]], probe_s: float | None, waited_s: float | None
+) -> dict[str, Any]:
+    """A round as the run file stores it; `processes` are run-file process entries."""
+    return {"probe_s": probe_s, "waited_s": waited_s, "processes": processes}
+
+
+def is_suspect(verdict: Verdict, settings: GateSettings) -> bool:
+    """Slower by at least the threshold and not yet decided by a re-measurement."""
+    return (
+        verdict.verdict in (Outcome.OK, Outcome.REGRESSION)
+        and verdict.confirmed is None
+        and verdict.ratio is not None
+        and verdict.ratio >= settings.threshold_for(verdict.case_id)
+    )
+
+
+def decide(
+    suspect: Verdict,
+    baseline: Processes,
+    current: Processes,
+    rounds: Sequence[Round],
+    settings: GateSettings,
+    scale: float = 1.0,
+) -> Verdict:
+    """The suspect's verdict after `rounds`: confirmed, cleared, or (confirmed None) open."""
+    case_id = suspect.case_id
+    measured = [r for r in rounds if r.processes]
+    if not measured:
+        return replace(suspect, verdict=Outcome.OK, confirmed=False, note="re-measurement failed")
+    threshold = settings.threshold_for(case_id)
+    ratios = [
+        judge_samples(case_id, baseline, r.processes, settings, scale).ratio or 0.0
+        for r in measured
+    ]
+    agreeing = sum(ratio >= threshold for ratio in ratios)
+    needed = min(AGREEING_ROUNDS, settings.confirm_rounds)
+    rounds_left = settings.confirm_rounds - len(measured)
+    pooled_processes = current + tuple(p for r in measured for p in r.processes)
+    look = replace(settings, alpha=settings.alpha / max(1, settings.confirm_rounds))
+    pooled = judge_samples(case_id, baseline, pooled_processes, look, scale)
+    note = (
+        f"{agreeing} of {len(measured)} re-measurement round(s) agree"
+        f" ({', '.join(f'{ratio:.2f}x' for ratio in ratios)}),"
+        f" pooled {pooled.ratio:.2f}x over {len(pooled_processes)} processes"
+    )
+    if pooled.verdict == Outcome.REGRESSION and ratios[-1] >= threshold and agreeing >= needed:
+        return replace(pooled, confirmed=True, note=note)
+    cleared = (pooled.ratio or 0) < threshold or agreeing + rounds_left < needed or rounds_left <= 0
+    if cleared:
+        floor = smallest_p_value(len(baseline), len(pooled_processes))
+        if agreeing >= needed and floor >= look.alpha:
+            # Say why a slowdown every round agreed on stays `ok`: too few processes.
+            note += (
+                f"; {len(baseline)} baseline process(es) cannot show significance"
+                f" (p >= {floor:.2g}; pool more runs into the baseline)"
+            )
+        return replace(suspect, verdict=Outcome.OK, confirmed=False, note=f"not confirmed, {note}")
+    return replace(suspect, note=note)
+
+
+def stored_rounds(extra_info: dict[str, Any]) -> list[Round]:
+    """The rounds stored in a benchmark's extra_info (older files: one flat round)."""
+    stored = extra_info.get("confirmation")
+    if not stored:
+        return []
+    if "samples" in stored[0] or "status" in stored[0]:  # before rounds: a list of processes
+        stored = [{"processes": stored}]
+    return [
+        Round(
+            processes=tuple(tuple(p["samples"]) for p in entry["processes"] if p.get("samples")),
+            probe_s=entry.get("probe_s"),
+            waited_s=entry.get("waited_s"),
+        )
+        for entry in stored
+    ]

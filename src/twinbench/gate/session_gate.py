@@ -1,0 +1,221 @@
+"""The regression gate of one pytest run: compare, confirm suspects, record, report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from twinbench.core.status import Outcome
+from twinbench.execute.case import CaseResult
+from twinbench.gate.compare import Comparison, GateSettings, Verdict, compare_runs
+from twinbench.gate.confirm import ROUND_GAP_S, decide, is_suspect, round_entry, stored_rounds
+from twinbench.measure.probe import fastest_probe
+from twinbench.render.text import format_seconds, format_table
+from twinbench.results.baselines import baseline_path, load_baseline, pooled_run_count
+from twinbench.results.runfile import case_rows, process_entry
+
+
+@dataclass
+class Remeasurement:
+    """One confirmation round: the suspects measured again in fresh worker processes."""
+
+    # case id -> the result of each fresh process
+    results: dict[str, list[CaseResult]]
+    # Machine-speed probe just before the round, and seconds spent waiting for a calm machine.
+    probe_s: float | None = None
+    waited_s: float | None = None
+    # Wall time of the round's measurements, waiting excluded.
+    elapsed_s: float = 0.0
+
+
+# Re-measures the given case ids; the float is the fastest probe time seen so far (baseline, run,
+# earlier rounds), to wait for a calm machine before measuring (None: unknown, do not wait).
+Remeasure = Callable[[list[str], float | None], Remeasurement]
+
+
+@dataclass
+class GateOutcome:
+    """What the gate decided, and against which baseline file (None: there was none)."""
+
+    comparison: Comparison
+    baseline: Path | None
+    # Runs pooled into the baseline (0: no baseline).
+    baseline_runs: int = 0
+
+
+def run_gate(
+    run: dict[str, Any], results_dir: Path, settings: GateSettings, remeasure: Remeasure
+) -> GateOutcome:
+    """Compare `run` with its fingerprint's baseline; re-measure suspects round by round.
+
+    Raises RunFileError when the baseline exists but is unreadable. Each round's samples go
+    into the run (``extra_info.confirmation``), the verdicts under ``twinbench.comparison``.
+    """
+    fingerprint_id = run["twinbench"]["fingerprint_id"]
+    baseline = load_baseline(results_dir, fingerprint_id)
+    comparison = compare_runs(baseline, run, settings)
+    path = None
+    if baseline is not None:
+        path = baseline_path(results_dir, fingerprint_id)
+        benches = {bench["param"]: bench for bench in run["benchmarks"]}
+        calm = fastest_probe(baseline, run)
+        for _ in range(settings.confirm_rounds):
+            pending = [v.case_id for v in comparison.pending(lambda v: is_suspect(v, settings))]
+            if not pending:
+                break
+            measured = remeasure(pending, calm)
+            if measured.probe_s:  # files from before the probe: the first round sets calm
+                calm = min(calm, measured.probe_s) if calm else measured.probe_s
+            comparison.rounds.append(
+                {
+                    "cases": len(pending),
+                    "elapsed_s": measured.elapsed_s,
+                    "waited_s": measured.waited_s,
+                }
+            )
+            for case_id in pending:
+                processes = [p for p in measured.results.get(case_id, []) if p.measurement]
+                entries = [process_entry(p) for p in processes]
+                entry = round_entry(entries, measured.probe_s, measured.waited_s)
+                benches[case_id]["extra_info"].setdefault("confirmation", []).append(entry)
+            apply_confirmations(baseline, run, comparison, settings)
+    record_comparison(run, comparison, path, settings)
+    pooled = pooled_run_count(baseline) if baseline else 0
+    return GateOutcome(comparison, path, pooled)
+
+
+def apply_confirmations(
+    baseline: dict[str, Any], run: dict[str, Any], comparison: Comparison, settings: GateSettings
+) -> None:
+    """Decide each open suspect on the re-measurement rounds stored in the run, if any."""
+    base_rows = {row.case.id: row for row in case_rows(baseline)}
+    current_rows = {row.case.id: row for row in case_rows(run)}
+    benches = {bench["param"]: bench for bench in run["benchmarks"]}
+    for index, suspect in enumerate(comparison.verdicts):
+        if not is_suspect(suspect, settings):
+            continue
+        rounds = stored_rounds(benches[suspect.case_id]["extra_info"])
+        if not rounds:
+            continue  # never re-measured (e.g. gated with --no-compare, checked later)
+        comparison.verdicts[index] = decide(
+            suspect,
+            base_rows[suspect.case_id].process_samples,
+            current_rows[suspect.case_id].process_samples,
+            rounds,
+            settings,
+            comparison.scale,
+        )
+
+
+def record_comparison(
+    run: dict[str, Any], comparison: Comparison, baseline: Path | None, settings: GateSettings
+) -> None:
+    """Store the verdicts and the gate's settings in the run."""
+    run["twinbench"]["comparison"] = {
+        "baseline": str(baseline) if baseline else None,
+        "settings": {
+            "threshold": settings.threshold,
+            "case_thresholds": [list(pair) for pair in settings.case_thresholds],
+            "alpha": settings.alpha,
+            "normalise": settings.normalise,
+            "confirm_rounds": settings.confirm_rounds,
+        },
+        "drift": comparison.drift,
+        "confirmation_rounds": comparison.rounds,
+        "fingerprint_changes": {k: list(v) for k, v in comparison.fingerprint_changes.items()},
+        "verdicts": [v.as_dict() for v in comparison.verdicts],
+    }
+
+
+def verdict_lines(outcome: GateOutcome) -> list[str]:
+    """Verdict table, then one actionable line per confirmed regression."""
+    if outcome.baseline is None:
+        lines = [
+            "Regression gate: no baseline for this machine fingerprint yet"
+            " (`pytest benches --save-baseline` records one)"
+        ]
+        return lines + [
+            f"{v.verdict.upper()} {v.case_id}: {v.note}"
+            for v in outcome.comparison.verdicts
+            if v.verdict not in (Outcome.NO_BASELINE,)
+        ]
+    source = f"baseline {outcome.baseline}"
+    drift = outcome.comparison.drift
+    if drift is not None:
+        source += f"; machine-speed probe {drift:.2f}x the baseline's"
+    rows = [
+        (
+            v.case_id,
+            v.verdict,
+            format_seconds(v.baseline_median_s),
+            format_seconds(v.current_median_s),
+            _ratio_cell(v),
+            _detectable_cell(v.detectable),
+            v.note,
+        )
+        for v in outcome.comparison.verdicts
+    ]
+    headers = ("case", "verdict", "baseline", "current", "ratio", "detects >=", "note")
+    lines = [f"Regression gate ({source})", "", format_table(headers, rows)]
+    lines += confirmation_lines(outcome.comparison.rounds)
+    lines += baseline_warning(outcome.baseline_runs)
+    lines += [
+        regression_line(v) for v in outcome.comparison.verdicts if v.verdict == Outcome.REGRESSION
+    ]
+    return lines
+
+
+def confirmation_lines(rounds: list[dict[str, Any]]) -> list[str]:
+    """What the re-measurement rounds cost, so the price of confirmation stays visible."""
+    if not rounds:
+        return []
+    elapsed = sum(r["elapsed_s"] for r in rounds)
+    waited = sum(r["waited_s"] or 0.0 for r in rounds)
+    cases = ", ".join(str(r["cases"]) for r in rounds)
+    line = f"confirmation: {len(rounds)} round(s) of {cases} suspect(s), {elapsed:.0f} s measuring"
+    if waited >= 1:
+        line += f", {waited:.0f} s waiting (rounds {ROUND_GAP_S:.0f} s apart, for a calm machine)"
+    return [line]
+
+
+# Runs a baseline should pool (README: the regression gate).
+RECOMMENDED_BASELINE_RUNS = 3
+
+
+def baseline_warning(runs: int) -> list[str]:
+    """A baseline of fewer runs than recommended: say what that costs, and the remedy."""
+    if not 0 < runs < RECOMMENDED_BASELINE_RUNS:
+        return []
+    return [
+        f"note: the baseline pools {runs} run(s), so its processes saw this machine in only"
+        f" {runs} stretch(es) of time, and a slow or fast spell then shifts every comparison."
+        " Pool 3 runs (pytest benches --save-baseline=extend)."
+    ]
+
+
+def _detectable_cell(detectable: float | None) -> str:
+    """Smallest detectable slowdown as a percentage; "-" when too few processes to say."""
+    if detectable is None:
+        return "-"
+    return f"{detectable - 1:.0%}" if detectable < 10 else ">10x"
+
+
+def _ratio_cell(v: Verdict) -> str:
+    if v.ratio is None:
+        return "-"
+    if v.raw_ratio is not None and abs(v.raw_ratio - v.ratio) > 0.005:
+        return f"{v.ratio:.2f}x (raw {v.raw_ratio:.2f}x)"
+    return f"{v.ratio:.2f}x"
+
+
+def regression_line(v: Verdict) -> str:
+    """One line a person can act on."""
+    low, high = v.interval or (float("nan"), float("nan"))
+    return (
+        f"REGRESSION {v.case_id}: {format_seconds(v.baseline_median_s)} -> "
+        f"{format_seconds(v.current_median_s)}, {v.ratio or 0:.2f}x slower "
+        f"(p={v.p_value or 0:.4f}, interval {low:.2f}-{high:.2f}x), "
+        f"{'confirmed by re-measurement' if v.confirmed else 'not re-measured'}"
+    )

@@ -1,0 +1,29 @@
+"""The gate's thresholds: plain settings, so the pytest plugin can parse them without SciPy."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """Thresholds of the gate."""
+
+    # Minimum effect: current/baseline ratio (of median process levels) that counts as slower.
+    threshold: float = 1.10
+    # Per-case thresholds by glob on the case id, e.g. {"*-b1": 1.25}; the first match wins.
+    case_thresholds: tuple[tuple[str, float], ...] = ()
+    # One-sided significance level of the test.
+    alpha: float = 0.01
+    # Divide current times by the machine-speed drift (probe now / probe in the baseline).
+    normalise: bool = False
+    # Most re-measurement rounds per suspect; each look is tested at alpha / confirm_rounds.
+    confirm_rounds: int = 3
+
+    def threshold_for(self, case_id: str) -> float:
+        """The threshold that applies to `case_id`."""
+        for pattern, value in self.case_thresholds:
+            if fnmatch.fnmatchcase(case_id, pattern):
+                return value
+        return self.threshold

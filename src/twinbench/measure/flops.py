@@ -1,0 +1,65 @@
+"""FLOPs per step, counted once per case on the PyTorch twin (the models are identical).
+
+torch.utils.flop_counter counts matrix products, convolutions and attention, the work that
+dominates these models; element-wise ops are not counted. It has no formula for the fused
+LSTM kernel, so LSTM layers are added analytically (their gate matrix products, as a forward
+hook sees their inputs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.flop_counter import FlopCounterMode
+
+from twinbench.zoo.digits import TRAIN_SIZE
+from twinbench.zoo.spec import ModelSpec, make_batch
+
+
+def count_step_flops(spec: ModelSpec, mode: str, batch: int, seed: int = 0) -> int:
+    """FLOPs of one step: forward (infer), forward plus backward (train), an epoch of it (fit)."""
+    if mode == "fit":  # the counted work is linear in the batch: the train step per example
+        return count_step_flops(spec, "train", batch, seed) * TRAIN_SIZE // batch
+    model = spec.build_torch(seed)
+    x_np, y_np = make_batch(spec, batch, seed)
+    x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
+    counter = FlopCounterMode(display=False)
+    lstm_macs: list[int] = []
+    hooks = [
+        module.register_forward_hook(_count_lstm(lstm_macs))
+        for module in model.modules()
+        if isinstance(module, torch.nn.LSTM)
+    ]
+    # The counter has no formula for the CPU flash-attention kernel; the math backend computes
+    # the same products through matmuls it does count.
+    with sdpa_kernel(SDPBackend.MATH):
+        if mode == "infer":
+            model.eval()
+            with torch.inference_mode(), counter:
+                model(x)
+        else:
+            model.train()
+            with counter:
+                torch.nn.functional.cross_entropy(model(x), y).backward()
+    for hook in hooks:
+        hook.remove()
+    # forward: 2 FLOPs per multiply-add; backward: gradients of inputs and weights, twice that
+    lstm_flops = 2 * sum(lstm_macs) * (1 if mode == "infer" else 3)
+    return int(counter.get_total_flops()) + lstm_flops
+
+
+def _count_lstm(macs: list[int]) -> Any:
+    """Forward hook adding an nn.LSTM's gate multiply-adds: 4 gates x (input + hidden) x hidden."""
+
+    def hook(module: torch.nn.LSTM, inputs: tuple[torch.Tensor, ...], _output: Any) -> None:
+        x = inputs[0]
+        steps = x.shape[0] * x.shape[1]  # batch x time, whatever the layout
+        size_in, hidden = module.input_size, module.hidden_size
+        for layer in range(module.num_layers):
+            layer_in = size_in if layer == 0 else hidden * (2 if module.bidirectional else 1)
+            directions = 2 if module.bidirectional else 1
+            macs.append(directions * steps * 4 * hidden * (layer_in + hidden))
+
+    return hook

@@ -1,0 +1,227 @@
+"""Terminal tables: every case, and Keras against PyTorch per model, device, mode, batch,
+variant pair and precision."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from twinbench.core.cases import FRAMEWORK_VARIANTS, PAIRS
+from twinbench.execute.fit import MAX_ACCURACY_GAP, MIN_ACCURACY, TRAIN_SIZE, accuracy_verdict
+from twinbench.results.runfile import CaseRow, case_rows
+
+
+def format_seconds(seconds: float | None) -> str:
+    """Human unit for a duration: 812 ns, 81.2 us, 8.12 ms, 1.23 s."""
+    if seconds is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def format_bytes(count: int | None) -> str:
+    """Binary units: 512 B, 1.5 MiB."""
+    if count is None:
+        return "-"
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Plain aligned columns; the first column left-aligned, the rest right-aligned."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        first, *rest = (str(cell) for cell in cells)
+        padded = [first.ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(rest, widths[1:], strict=True)
+        ]
+        return "  ".join(padded).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(headers), rule, *(line(row) for row in rows)])
+
+
+def cases_table(rows: Sequence[CaseRow]) -> str:
+    """Every case: status, median and IQR per step, samples x loops, first call, memory.
+
+    The first call is timed apart from the steady state: for xla and compile it is the
+    compile time (plus one step).
+    """
+    headers = (
+        "case",
+        "status",
+        "median",
+        "IQR",
+        "procs x rounds x loops",
+        "first call/compile",
+        "memory",
+        "GFLOP/s",
+        "% peak",
+    )
+    body = [
+        (
+            row.case.id,
+            row.status,
+            format_seconds(row.median_s),
+            format_seconds(row.iqr_s),
+            _samples_cell(row),
+            format_seconds(row.first_call_s),
+            _memory_cell(row),
+            *_throughput_cells(row),
+        )
+        for row in rows
+    ]
+    return format_table(headers, body)
+
+
+def _throughput_cells(row: CaseRow) -> tuple[str, str]:
+    """Achieved GFLOP/s and its share of the matmul peak of the same framework and device."""
+    if not row.flops_per_step or not row.median_s:
+        return "-", "-"
+    achieved = row.flops_per_step / row.median_s
+    share = f"{achieved / row.peak_flops:.1%}" if row.peak_flops else "-"
+    return f"{achieved / 1e9:.1f}", share
+
+
+def framework_table(rows: Sequence[CaseRow]) -> str:
+    """Keras against PyTorch: both medians and their ratio (>1: Keras slower).
+
+    Pairs: Keras graph with PyTorch eager, Keras xla with PyTorch compile, same precision.
+    """
+    medians = {
+        (row.case.group, row.case.framework): row.median_s
+        for row in rows
+        if row.median_s is not None
+    }
+    groups = sorted(
+        {row.case for row in rows},
+        key=lambda c: (c.model, c.device, c.mode, c.precision, _pair_order(c.pair), c.batch),
+    )
+    seen: set[str] = set()
+    body = []
+    for case in groups:
+        if case.group in seen:
+            continue
+        seen.add(case.group)
+        keras_s = medians.get((case.group, "keras"))
+        torch_s = medians.get((case.group, "torch"))
+        if keras_s is None and torch_s is None:
+            continue  # neither framework ran it (e.g. CUDA without a GPU)
+        ratio = f"{keras_s / torch_s:.2f}x" if keras_s and torch_s else "-"
+        body.append(
+            (
+                case.model,
+                case.device,
+                case.mode,
+                case.precision,
+                _pair_variants(case.pair),
+                str(case.batch),
+                format_seconds(keras_s),
+                format_seconds(torch_s),
+                ratio,
+            )
+        )
+    headers = (
+        "model",
+        "device",
+        "mode",
+        "precision",
+        "variants",
+        "batch",
+        "keras",
+        "torch",
+        "keras/torch",
+    )
+    return format_table(headers, body)
+
+
+def _pair_order(pair: str) -> int:
+    """Default pair (graph/eager) before the compiled one."""
+    return PAIRS.index(pair) if pair in PAIRS else len(PAIRS)
+
+
+def _pair_variants(pair: str) -> str:
+    """The variants a pair compares, e.g. ``graph/eager``."""
+    if pair not in PAIRS:
+        return pair
+    index = PAIRS.index(pair)
+    return "/".join(FRAMEWORK_VARIANTS[f][index] for f in ("keras", "torch"))
+
+
+def _samples_cell(row: CaseRow) -> str:
+    if not row.rounds:
+        return "-"
+    processes = len(row.process_samples) or 1
+    return f"{processes} x {row.rounds // processes} x {row.loops}"
+
+
+def _memory_cell(row: CaseRow) -> str:
+    memory = row.memory or {}
+    for key in ("cuda_peak_allocated_bytes", "tf_gpu_peak_bytes", "cpu_rss_growth_bytes"):
+        if key in memory:
+            if key == "cpu_rss_growth_bytes":
+                return ("rss+" if memory[key] >= 0 else "rss") + format_bytes(memory[key])
+            return "peak " + format_bytes(memory[key])
+    return "-"
+
+
+def run_summary(run: dict[str, Any]) -> list[str]:
+    """The tables and notes printed for a run, from its run-file data."""
+    rows = case_rows(run)
+    lines = [cases_table(rows), "", "Keras vs PyTorch (median per step; >1x: Keras slower)", ""]
+    lines += [framework_table(rows), "", overhead_line(run, rows)]
+    if any(row.fit for row in rows):
+        lines += ["", *fit_lines(rows)]
+    return lines
+
+
+def fit_lines(rows: Sequence[CaseRow]) -> list[str]:
+    """Fit cases: test accuracy of each framework's timed model, and whether they agree."""
+    accuracies: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        if row.fit:
+            accuracies.setdefault((row.case.group, row.case.framework), row.fit)
+    cases = {row.case.group: row.case for row in rows if row.fit}
+    body = []
+    for group, case in sorted(cases.items()):
+        keras_fit, torch_fit = (accuracies.get((group, f)) for f in ("keras", "torch"))
+        found = [fit["accuracy"] for fit in (keras_fit, torch_fit) if fit]
+        body.append(
+            (
+                case.model,
+                case.device,
+                str(case.batch),
+                str((keras_fit or torch_fit or {}).get("epochs")),
+                f"{keras_fit['accuracy']:.3f}" if keras_fit else "-",
+                f"{torch_fit['accuracy']:.3f}" if torch_fit else "-",
+                accuracy_verdict(found),
+            )
+        )
+    headers = ("model", "device", "batch", "epochs", "keras", "torch", "verdict")
+    return [
+        f"Fit: one step is one epoch over {TRAIN_SIZE} digits; test accuracy of the timed model "
+        f"(lowest over processes); comparable: both >= {MIN_ACCURACY}, "
+        f"at most {MAX_ACCURACY_GAP} apart",
+        "",
+        format_table(headers, body),
+    ]
+
+
+def overhead_line(run: dict[str, Any], rows: Sequence[CaseRow]) -> str:
+    """The harness' own cost per timed step, against the fastest case."""
+    overhead = run["twinbench"]["settings"].get("loop_overhead_s")
+    medians = [row.median_s for row in rows if row.median_s]
+    if overhead is None or not medians:
+        return "harness overhead per step: not measured"
+    fastest = min(medians)
+    return (
+        f"harness overhead per step: {format_seconds(overhead)}"
+        f" ({overhead / fastest:.3%} of the fastest median, {format_seconds(fastest)})"
+    )

@@ -1,0 +1,208 @@
+"""Run files: versioned JSON, written atomically, validated on read.
+
+Layout (asv style): ``<results>/history/<machine>/<UTC time>-<random>.json``, one file per run,
+so two runs at once never write the same file and no shared counter exists.
+
+The top level is pytest-benchmark's (machine_info, commit_info, benchmarks, datetime, version),
+so ``pytest-benchmark compare`` reads our files; our own fields live under "twinbench".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from twinbench.core.cases import Case, migrate_case_id
+from twinbench.core.jsonfile import RunFileError, write_json_atomic
+
+# Format history (bump on any incompatible change, add a migration for the old version):
+#   1 (2026-11): first version; case ids model-framework-device-mode-bN.
+#   2 (2026-11): variants and precisions; case ids model-framework-variant-device-mode-
+#                precision-bN, `extra_info.case` gains variant and precision, groups name the
+#                Keras/PyTorch pair. Version-1 files are migrated on read (their cases ran
+#                the default variants, graph and eager, in fp32); the file is not rewritten.
+SCHEMA_VERSION = 2
+
+
+def new_run_filename(now: datetime | None = None) -> str:
+    """Unique file name for a run: sortable UTC time plus randomness (two runs at once)."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}.json"
+
+
+def machine_slug(md: dict[str, Any]) -> str:
+    """Folder name for a machine: its CPU (and first GPU), readable and filesystem-safe."""
+    parts = [str(md.get("cpu_model") or md.get("machine") or "unknown-cpu")]
+    parts += [str(name) for name in (md.get("gpu_names") or [])[:1]]
+    slug = re.sub(r"[^a-z0-9]+", "-", " ".join(parts).lower()).strip("-")
+    return slug[:80] or "unknown-machine"
+
+
+def write_run(history_dir: Path, run: dict[str, Any]) -> Path:
+    """Store `run` as a new file under `history_dir/<machine>/`; never overwrites."""
+    folder = history_dir / machine_slug(run["twinbench"]["metadata"])
+    while True:
+        path = folder / new_run_filename()
+        if not path.exists():
+            return write_json_atomic(path, run)
+
+
+def read_run(path: Path | str) -> dict[str, Any]:
+    """Load and validate a run file; raises RunFileError naming the file and key."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise RunFileError(path, f"cannot read: {error.strerror or error}") from error
+    try:
+        data = orjson.loads(raw)  # strict JSON: no NaN or infinity gets through
+        finite = True
+    except orjson.JSONDecodeError:
+        data, finite = _read_lenient(raw, path), False
+    if _schema_version(data, path) == 1:
+        migrate_v1(data, path)
+    validate_run(data, path, finite=finite)
+    return data
+
+
+def _read_lenient(raw: bytes, path: Path) -> Any:
+    """What orjson refused, read with json, which says where a file is cut off and reads NaN,
+    infinity and 1e999, so that validation can name the key that holds them."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise RunFileError(path, f"not UTF-8 text: {error}") from error
+    except json.JSONDecodeError as error:
+        raise RunFileError(path, f"not valid JSON (truncated?): {error}") from error
+
+
+def _schema_version(data: Any, path: Path | str) -> int:
+    """The file's schema version; RunFileError when it has none or one this twinbench lacks."""
+    if not isinstance(data, dict):
+        raise RunFileError(path, "top level is not a JSON object")
+    section = _require(data, "twinbench", dict, path)
+    version: int = _require(section, "schema_version", int, path, "twinbench.schema_version")
+    if version > SCHEMA_VERSION:
+        raise RunFileError(
+            path,
+            f"schema version {version} is newer than this twinbench reads ({SCHEMA_VERSION});"
+            " upgrade twinbench",
+            "twinbench.schema_version",
+        )
+    if version < 1:
+        raise RunFileError(path, f"unknown schema version {version}", "twinbench.schema_version")
+    return version
+
+
+def migrate_v1(data: dict[str, Any], path: Path | str = "<run>") -> None:
+    """Rewrite a version-1 run in place as version 2: every case id gets its variant and
+    precision (the default variant, fp32: all that version 1 measured)."""
+    section = data["twinbench"]
+    for i, bench in enumerate(_require(data, "benchmarks", list, path)):
+        key = f"benchmarks[{i}]"
+        old = _require(bench, "param", str, path, f"{key}.param")
+        case = Case.from_id(_migrated_id(old, path, f"{key}.param"))
+        bench["param"] = case.id
+        bench["group"] = case.group
+        if isinstance(bench.get("params"), dict):
+            bench["params"]["case"] = case.id
+        for field in ("name", "fullname"):
+            if isinstance(bench.get(field), str):
+                bench[field] = bench[field].replace(f"[{old}]", f"[{case.id}]")
+        extra = bench.get("extra_info")
+        if isinstance(extra, dict) and isinstance(extra.get("case"), dict):
+            extra["case"] = {**extra["case"], "variant": case.variant, "precision": "fp32"}
+    for i, item in enumerate(_require(section, "unmeasured", list, path, "twinbench.unmeasured")):
+        where = f"twinbench.unmeasured[{i}].case"
+        item["case"] = _migrated_id(_require(item, "case", str, path, where), path, where)
+    comparison = section.get("comparison")
+    for i, verdict in enumerate(comparison.get("verdicts", []) if comparison else []):
+        where = f"twinbench.comparison.verdicts[{i}].case_id"
+        old = _require(verdict, "case_id", str, path, where)
+        verdict["case_id"] = _migrated_id(old, path, where)
+    selection = section.get("settings", {}).get("selection")
+    if isinstance(selection, dict):
+        selection.setdefault("variants", ["graph", "eager"])
+        selection.setdefault("precisions", ["fp32"])
+    section["schema_version"] = SCHEMA_VERSION
+    section["migrated_from"] = 1
+
+
+def _migrated_id(old: str, path: Path | str, where: str) -> str:
+    try:
+        return migrate_case_id(old)
+    except ValueError as error:
+        raise RunFileError(path, str(error), where) from error
+
+
+def validate_run(data: Any, path: Path | str = "<run>", finite: bool = False) -> None:
+    """Check schema version, required keys and types, case ids, and that numbers are finite.
+
+    `finite`: the caller already knows there is no NaN or infinity (parsed JSON without them).
+    """
+    version = _schema_version(data, path)
+    if version != SCHEMA_VERSION:
+        raise RunFileError(
+            path, f"schema version {version} must be migrated first", "twinbench.schema_version"
+        )
+    section = data["twinbench"]
+    if not finite:
+        _find_non_finite(data, "", path)
+    _require(section, "metadata", dict, path, "twinbench.results.metadata")
+    _require(section, "fingerprint", dict, path, "twinbench.fingerprint")
+    for i, item in enumerate(_require(section, "unmeasured", list, path, "twinbench.unmeasured")):
+        _require_case_id(item, "case", path, f"twinbench.unmeasured[{i}].case")
+    for i, bench in enumerate(_require(data, "benchmarks", list, path)):
+        key = f"benchmarks[{i}]"
+        _require_case_id(bench, "param", path, f"{key}.param")
+        stats = _require(bench, "stats", dict, path, f"{key}.stats")
+        samples = _require(stats, "data", list, path, f"{key}.stats.data")
+        if not samples:
+            raise RunFileError(path, "no samples", f"{key}.stats.data")
+        for field in ("median", "min", "max", "mean", "iterations"):
+            _require(stats, field, (int, float), path, f"{key}.stats.{field}")
+        extra = _require(bench, "extra_info", dict, path, f"{key}.extra_info")
+        for j, process in enumerate(
+            _require(extra, "processes", list, path, f"{key}.extra_info.processes")
+        ):
+            _require(process, "samples", list, path, f"{key}.extra_info.processes[{j}].samples")
+
+
+def _require_case_id(obj: Any, key: str, path: Path | str, where: str) -> None:
+    try:
+        Case.from_id(_require(obj, key, str, path, where))
+    except ValueError as error:
+        raise RunFileError(path, str(error), where) from error
+
+
+def _require(obj: Any, key: str, kind: Any, path: Path | str, where: str | None = None) -> Any:
+    if not isinstance(obj, dict) or key not in obj:
+        raise RunFileError(path, "missing", where or key)
+    value = obj[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise RunFileError(path, f"expected {_kind_name(kind)}, got {value!r:.60}", where or key)
+    return value
+
+
+def _kind_name(kind: Any) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
+
+
+def _find_non_finite(value: Any, where: str, path: Path | str) -> None:
+    """Raise on the first NaN or infinity (Python's json reads them by default)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RunFileError(path, f"non-finite number {value}", where or "<top>")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _find_non_finite(item, f"{where}.{key}" if where else str(key), path)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _find_non_finite(item, f"{where}[{i}]", path)
