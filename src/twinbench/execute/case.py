@@ -42,6 +42,8 @@ class CaseResult:
     fit: dict[str, Any] | None = None
     # Full traceback of an error, for the pytest report; not stored in the run file.
     details: str | None = None
+    # Skipped because the case's device is not visible: the one skip --require-gpu fails.
+    device_missing: bool = False
 
 
 def execute_case(
@@ -185,6 +187,7 @@ def result_from_json(data: dict[str, Any]) -> CaseResult:
         compile_info=data.get("compile_info") or {},
         fit=data.get("fit"),
         details=data.get("details"),
+        device_missing=bool(data.get("device_missing")),
     )
 
 

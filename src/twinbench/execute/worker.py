@@ -71,14 +71,14 @@ def serve(framework: str, threads: int, requests: IO[str], replies: IO[str]) -> 
 
 def measure_one(runner: Runner, case: Case, request: dict[str, Any]) -> CaseResult:
     """Skip an unsupported case, device or variant, else measure the case in this process."""
-    unavailable = (
-        unsupported(case)
-        or fit_unsupported(case)
-        or runner.device_available(case.device)
-        or runner.variant_available(case)
-    )
+    gap = unsupported(case) or fit_unsupported(case)
+    no_device = None if gap else runner.device_available(case.device)
+    unavailable = gap or no_device or runner.variant_available(case)
     if unavailable:
-        return CaseResult(case=case, status=Status.SKIPPED, reason=unavailable)
+        # Only a missing device is marked: bf16 on a CPU or an unavailable compiler stay
+        # skips under --require-gpu.
+        missing = no_device is not None
+        return CaseResult(case, Status.SKIPPED, reason=unavailable, device_missing=missing)
     # A fit step is an epoch: the profile's timing is for steps of micro- to milliseconds.
     timing = FIT_TIMING if case.mode == "fit" else TimingSettings(**request["timing"])
     return execute_case(runner, load_spec, case, timing, seed=int(request.get("seed", 0)))
