@@ -1,0 +1,87 @@
+"""The nightly issue's body: tonight's failing cases, per benchmark job, as Markdown.
+
+Reads only the artifacts of this workflow run (the run files `collect` picked: tonight's), never
+the results branch, so an issue names tonight's regressions and not every past night's.
+Usage: ``python -m twinbench.nightly.issue ARTIFACTS``; exit status 1 when a case fails
+the run (the gate's rule, `twinbench.core.status.fails`), a case could not run, or a job left
+no run file. Standard library only: the issue job installs nothing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from twinbench.core.status import Outcome, fails
+
+# A case that could not run is listed for a person even where it does not fail the run.
+LISTED = (Outcome.OOM, Outcome.ERROR)
+
+
+def read_json(path: Path) -> Any:
+    """A run file, plain or gzip-compressed."""
+    raw = path.read_bytes()
+    return json.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw)
+
+
+def run_files(artifact: Path) -> list[Path]:
+    """The run files of one job's artifact (baselines are not runs)."""
+    return sorted(
+        path
+        for pattern in ("*.json", "*.json.gz")
+        for path in artifact.rglob(pattern)
+        if "history" in path.parts
+    )
+
+
+def failure_lines(run_file: Path) -> list[str]:
+    """One Markdown line per case of the run file that fails the run or could not run."""
+    try:
+        run = read_json(run_file)
+        verdicts = (run["twinbench"].get("comparison") or {}).get("verdicts", [])
+    except (OSError, ValueError, KeyError, AttributeError) as error:
+        return [f"- `{run_file.name}`: unreadable run file ({error})"]
+    lines = []
+    for verdict in verdicts:
+        what = verdict.get("verdict", "")
+        if fails(what, strict=False) or what in LISTED:
+            ratio = f", {verdict['ratio']:.2f}x" if verdict.get("ratio") else ""
+            note = f": {verdict['note']}" if verdict.get("note") else ""
+            lines.append(f"- `{verdict['case_id']}` **{what}**{ratio}{note}")
+    return lines
+
+
+def issue_body(artifacts: Path) -> tuple[str, bool]:
+    """The body, and whether anything in it fails the night."""
+    sections, failed = [], False
+    for artifact in sorted(p for p in artifacts.iterdir() if p.is_dir()):
+        files = run_files(artifact)
+        if not files:
+            sections.append(f"### {artifact.name}\n- no run file: the job failed before writing")
+            failed = True
+            continue
+        lines = [line for path in files for line in failure_lines(path)]
+        if lines:
+            names = ", ".join(f"`{path.name}`" for path in files)
+            sections.append(f"### {artifact.name} ({names})\n" + "\n".join(lines))
+            failed = True
+    if not sections:
+        return "No failing case in tonight's run files.", False
+    return "Tonight's failing cases, per benchmark job:\n\n" + "\n\n".join(sections), failed
+
+
+def main(argv: list[str]) -> int:
+    artifacts = Path(argv[0]) if argv else Path(".")
+    if not artifacts.is_dir():
+        print(f"No artifact of tonight's benchmark jobs was downloaded ({artifacts} is missing).")
+        return 1
+    body, failed = issue_body(artifacts)
+    print(body)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
