@@ -108,12 +108,86 @@ def test_the_nightly_matrix_runs_gpu_labels_in_parallel_and_requires_a_gpu():
     labels = bench["strategy"]["matrix"]["runner"]
     assert len(labels) >= 2 and all(label[:2] == ["self-hosted", "gpu"] for label in labels)
     assert bench["strategy"]["fail-fast"] is False
-    run = " ".join(step.get("run", "") for step in bench["steps"])
-    assert "bench-cuda" in run and "--profile full" in run
-    assert "--require-gpu" in (ROOT / "tox.ini").read_text().split("[testenv:bench-cuda]")[1]
+    jobs = bench["strategy"]["matrix"]["job"]
+    pinned = [job for job in jobs if job["stack"] == "pinned"]
+    assert {job["profile"] for job in pinned} == {"full"}
+    assert {job["tox-env"] for job in pinned} == {"bench-cuda"}
+    cuda_env = (ROOT / "tox.ini").read_text().split("[testenv:bench-cuda]")[1]
+    assert "--devices cuda --require-gpu" in cuda_env.split("\n[")[0]
     merge = nightly["jobs"]["merge"]
     assert merge["concurrency"]["group"] == "results-branch"
-    assert "pull --rebase" in merge["steps"][-1]["run"]
+    assert "-m twinbench.nightly.publish" in merge["steps"][-1]["run"]
+
+
+def test_every_shard_of_a_split_job_is_in_the_matrix():
+    jobs = load(ROOT / ".github" / "workflows" / "nightly.yml")["jobs"]["bench"]
+    split: dict[tuple, set[int]] = {}
+    for job in jobs["strategy"]["matrix"]["job"]:
+        key = (job["stack"], job["profile"], job["variants"], job["shards"])
+        split.setdefault(key, set()).add(job["shard"])
+    for (stack, profile, variants, shards), numbers in split.items():
+        assert numbers == set(range(1, shards + 1)), (stack, profile, variants)
+
+
+def test_the_stack_axis_runs_each_stack_in_its_own_tox_environment():
+    nightly = load(ROOT / ".github" / "workflows" / "nightly.yml")
+    tox_ini = (ROOT / "tox.ini").read_text()
+    stacks = {
+        job["stack"]: job["tox-env"]
+        for job in nightly["jobs"]["bench"]["strategy"]["matrix"]["job"]
+    }
+    assert "pinned" in stacks and len(stacks) >= 2
+    for env in stacks.values():
+        assert f"[testenv:{env}]" in tox_ini, env
+    install = step_named(nightly["jobs"]["bench"], "Install the stack")
+    # A pre-release that cannot install must not fail the night: its job says so instead.
+    assert install["continue-on-error"] == "${{ matrix.job.stack != 'pinned' }}"
+    says_so = step_named(nightly["jobs"]["bench"], "Say so when a pre-release stack")
+    assert says_so["if"] == "steps.install.outcome == 'failure'"
+    assert "::warning" in says_so["run"] and "GITHUB_STEP_SUMMARY" in says_so["run"]
+
+
+def test_a_dispatched_night_can_save_the_baseline_on_each_runner():
+    nightly = load(ROOT / ".github" / "workflows" / "nightly.yml")
+    baseline = nightly["on"]["workflow_dispatch"]["inputs"]["baseline"]
+    assert set(baseline["options"]) == {"none", "replace", "extend"}
+    assert baseline["default"] == "none"
+    bench = nightly["jobs"]["bench"]
+    # Only the pinned stack saves: a pre-release stack is gated against that baseline.
+    assert bench["env"]["BASELINE"] == (
+        "${{ matrix.job.stack == 'pinned' && inputs.baseline || 'none' }}"
+    )
+    assert '--baseline "$BASELINE"' in step_named(bench, "Estimate")["run"]
+    assert "--baselines" in step_named(bench, "Tonight's files only")["run"]
+
+
+def test_the_gpu_job_checks_the_runner_first_and_keeps_its_caches():
+    bench = load(ROOT / ".github" / "workflows" / "nightly.yml")["jobs"]["bench"]
+    names = [step.get("name", step.get("uses", "")) for step in bench["steps"]]
+    driver = names.index("Pre-flight, driver (fails in seconds on a runner without a usable GPU)")
+    assert (
+        driver
+        < names.index("Install the stack")
+        < names.index("Benchmarks (CUDA, GPU required, gated against this runner's baseline)")
+    )
+    caches = step_named(bench, "Caches that outlive the job")["run"]
+    for variable in ("PIP_CACHE_DIR", "CUDA_CACHE_PATH", "CUDA_CACHE_MAXSIZE"):
+        assert variable in caches
+    benchmarks = step_named(bench, "Benchmarks")
+    assert benchmarks["timeout-minutes"] < bench["timeout-minutes"]  # the upload still runs
+
+
+def test_the_workflow_calls_only_nightly_modules_that_exist():
+    text = (ROOT / ".github" / "workflows" / "nightly.yml").read_text()
+    modules = set(re.findall(r"-m twinbench\.nightly\.(\w+)", text))
+    assert {"preflight", "estimate", "collect", "publish", "issue", "stackdir"} <= modules
+    for module in modules:
+        assert (ROOT / "src" / "twinbench" / "nightly" / f"{module}.py").exists(), module
+
+
+def step_named(job: dict, prefix: str) -> dict:
+    (step,) = [step for step in job["steps"] if step.get("name", "").startswith(prefix)]
+    return step
 
 
 def test_checkouts_without_a_write_job_do_not_keep_credentials():
@@ -140,8 +214,8 @@ def test_no_unsafe_deserialisation_in_the_package():
             assert not pattern.search(text), f"{what} in {path.relative_to(ROOT)}"
 
 
-def test_the_issue_job_lists_failing_cases(tmp_path, capsys):
-    from twinbench.gate.regressions import main as list_failures
+def test_the_issue_job_lists_tonights_failing_cases(tmp_path, capsys):
+    from twinbench.nightly.issue import main as list_failures
 
     run = {
         "twinbench": {
@@ -158,10 +232,11 @@ def test_the_issue_job_lists_failing_cases(tmp_path, capsys):
             }
         }
     }
-    (tmp_path / "run-h100").mkdir()
-    (tmp_path / "run-h100" / "run.json").write_text(json.dumps(run))
+    history = tmp_path / "run-h100" / "results" / "history" / "h100"
+    history.mkdir(parents=True)
+    (history / "run.json").write_text(json.dumps(run))
     assert list_failures([str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "`cnn-keras-graph-cuda-train-fp32-b1` **regression**, 1.31x" in out
     assert "mlp-torch" not in out
-    assert list_failures([str(tmp_path / "run-h100" / "empty")]) == 0
+    assert list_failures([str(tmp_path / "not-downloaded")]) == 1
