@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 from twinbench.nightly.collect import collect
@@ -101,3 +102,17 @@ def test_out_of_memory_is_listed_and_an_unreadable_file_is_named(tmp_path):
     body, failed = issue_body(tmp_path)
     assert failed and f"`{NEW_CASE}` **oom**" in body
     assert "`b.json`: unreadable run file" in body
+
+
+def test_the_merge_and_issue_jobs_need_the_standard_library_only():
+    """Those jobs install nothing: `python -S` (no site-packages) must import their modules."""
+    modules = ("issue", "publish", "collect", "preflight", "stackdir")
+    imports = "; ".join(f"import twinbench.nightly.{module}" for module in modules)
+    src = Path(__file__).resolve().parent.parent / "src"
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", imports],
+        env={"PYTHONPATH": str(src)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
