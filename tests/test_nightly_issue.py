@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from twinbench.nightly.collect import collect
 from twinbench.nightly.issue import issue_body, main
 
@@ -75,8 +77,12 @@ def test_a_baseline_night_also_collects_the_changed_baseline(tmp_path):
     assert names == ["results/baselines/fp.json", "results/history/h100/20261201T021700Z-new.json"]
 
 
-def test_the_first_night_collects_everything_the_run_wrote(tmp_path):
-    results = tmp_path / "results-branch" / "results"  # no checkout: the branch did not exist
+@pytest.mark.parametrize("checkout_left", ["nothing", "an empty repository"])
+def test_the_first_night_collects_everything_the_run_wrote(tmp_path, checkout_left):
+    # The branch did not exist: actions/checkout fails after `git init`, or before it.
+    if checkout_left == "an empty repository":
+        subprocess.run(["git", "init", "-q", str(tmp_path / "results-branch")], check=True)
+    results = tmp_path / "results-branch" / "results"
     (results / "history" / "h100").mkdir(parents=True)
     (results / "history" / "h100" / "run.json").write_text(run_file())
     copied = collect(tmp_path / "results-branch", results, tmp_path / "out", baselines=False)
