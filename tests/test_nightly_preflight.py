@@ -41,7 +41,7 @@ def test_an_old_driver_fails_with_the_next_step(tmp_path):
         fake_nvidia_smi(tmp_path, "NVIDIA A100-SXM4-80GB, 535.104.05, 81920 MiB")
     )
     assert done.returncode == 1
-    assert "::error title=GPU pre-flight (driver)::driver" in done.stdout
+    assert "::error title=GPU pre-flight (driver)::driver 535.104.05 is" in done.stdout
     assert (
         "older than 570.26" in done.stdout and "Next step: install an NVIDIA driver" in done.stdout
     )

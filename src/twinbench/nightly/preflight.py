@@ -83,10 +83,11 @@ def check_driver(run: Callable[[list[str]], tuple[int, str]] = run_command) -> l
     for line in gpus:
         print(f"GPU: {line}")
         fields = [field.strip() for field in line.split(",")]
-        version = parse_version(fields[1]) if len(fields) > 1 else ()
+        driver = fields[1] if len(fields) > 1 else "?"
+        version = parse_version(driver)
         if not version or version < DRIVER_MINIMUM:
             minimum = ".".join(map(str, DRIVER_MINIMUM))
-            problems.append(f"driver {fields[1:2] or '?'} is older than {minimum}: {line}")
+            problems.append(f"driver {driver} is older than {minimum}: {line}")
     return problems
 
 
