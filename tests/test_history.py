@@ -100,7 +100,11 @@ def test_history_command_prints_trends_and_the_change_point(tmp_path, capsys):
     assert main(["history", "--results-dir", str(tmp_path), "--case", "*-torch-*"]) == 0
     out = capsys.readouterr().out
     assert STEPPED in out and FLAT not in out
-    assert f"run {STEP_AT + 1} " in out and "1.5" in out
+    (row,) = [line for line in out.splitlines() if line.startswith(STEPPED)]
+    # The change-point cell names the run (1-based) and the step's own ratio.
+    step = re.search(rf"run {STEP_AT + 1} \(\d{{8}}T\d{{6}}Z\): (\d+\.\d+)x", row)
+    assert step is not None, row
+    assert float(step.group(1)) == pytest.approx(1.5, rel=0.05)
 
 
 def test_compare_command_uses_the_gate_statistics(tmp_path, capsys):
