@@ -166,3 +166,15 @@ def test_swing_counts_only_the_runs_since_the_last_change_point():
     assert trend.swing() == pytest.approx(1.0)  # the step itself is not noise
     assert "slowest/median" in HEADERS
     assert trend_cells(trend)[HEADERS.index("slowest/median")] == "1.00x"
+
+
+@pytest.mark.parametrize("direction", [1, -1])
+def test_steps_below_the_five_percent_floor_are_not_reported(direction):
+    """On a quiet series a 4% step is significant but too small; a 6% step is reported."""
+    rng = np.random.default_rng(21)
+    noise = np.exp(rng.normal(0, 0.002, 40))
+    small, large = (1e-3 * noise * np.where(np.arange(40) >= 20, r, 1.0) for r in (1.04, 1.06))
+    assert change_points(small if direction > 0 else 1e-6 / small) == []
+    (step,) = change_points(large if direction > 0 else 1e-6 / large)
+    assert step.index == 20
+    assert step.ratio == pytest.approx(1.06**direction, rel=0.01)
