@@ -143,3 +143,19 @@ def test_a_real_framework_oom_is_oom_and_other_errors_are_errors(
     results = [run(runner, case) for case in (oom_case, crash_case, next_case)]
     assert [r.status for r in results] == [Status.OOM, Status.ERROR, Status.OK]
     assert (results[0].reason or "").startswith(type(oom).__name__)
+
+
+def test_cpu_memory_a_case_adds_is_recorded_as_rss_growth():
+    """README's `rss+`: resident memory the case added, here 64 MiB that its model holds."""
+    held: list[bytearray] = []
+
+    class Allocating(FakeRunner):
+        def prepare(self, spec: Any, case: Case, seed: int) -> PreparedCase:
+            held.append(bytearray(64 << 20))  # zero-filled: every page touched, resident
+            return super().prepare(spec, case, seed)
+
+    grown = run(Allocating(), "mlp-torch-eager-cpu-infer-fp32-b1").memory
+    steady = run(FakeRunner(), "mlp-torch-eager-cpu-infer-fp32-b1").memory
+    assert grown["cpu_rss_growth_bytes"] >= 60 << 20
+    assert abs(steady["cpu_rss_growth_bytes"]) < 16 << 20
+    assert grown["process_peak_rss_bytes"] >= grown["cpu_rss_growth_bytes"]
