@@ -33,7 +33,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import torch
-from hypothesis import given, settings
+from fixtures.properties import examples, record_error
+from hypothesis import given
 from hypothesis import strategies as st
 
 from twinbench.runners import keras_tf as keras_runner
@@ -49,8 +50,8 @@ TRAIN_STEPS = 3
 
 batches = st.integers(1, 16)
 seeds = st.integers(0, 2**31 - 1)
-# Few examples: each one traces a fresh tf.function.
-few = settings(max_examples=8, deadline=None)
+# Few examples under .ci/run: each one traces a fresh tf.function (fixtures/properties.py).
+few = examples(8)
 
 
 @functools.cache
@@ -91,6 +92,8 @@ def assert_parity(
         atol=tolerance["atol"],
         err_msg=what,
     )
+    difference = np.abs(np.asarray(keras_value, float) - np.asarray(torch_value, float))
+    record_error(what, float(difference.max(initial=0.0)))
 
 
 def infer_logits(
