@@ -4,7 +4,9 @@ Every check runs the runners' own step functions (make_infer_step, make_optimize
 make_train_step), so what is proven equal is exactly what is benchmarked.
 
 Tolerances are rtol=atol of np.testing.assert_allclose(keras, torch). "Seen" is the largest
-absolute error over 400 random examples per model and dtype (CPU; TF 2.21, Keras 3.15, torch 2.13):
+absolute error found by an earlier session's 400 random examples per model and dtype (CPU; TF 2.21,
+Keras 3.15, torch 2.13); `tox -e thorough` measures it again (fixtures/properties.py), and its
+latest figures, with their example counts, are in docs/measurements.md ("parity tolerances"):
   forward, inference and training mode: float32 1e-5 (seen 9.5e-7), float64 1e-12 (seen 6.4e-15).
   three SGD steps, float64: losses, weights and BatchNorm statistics, 1e-6 (seen 1.9e-8); not
     tighter because Keras' SGD casts its momentum 0.9 through float32 (0.8999999762).
