@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from hypothesis import given, settings
+from fixtures.properties import examples
+from hypothesis import given
 from hypothesis import strategies as st
 
 from twinbench.gate.compare import GateSettings, judge_samples
@@ -109,7 +110,7 @@ def test_stored_rounds_read_both_layouts():
     assert stored_rounds({}) == []
 
 
-@settings(max_examples=30, deadline=None)
+@examples(30)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_unchanged_code_is_almost_never_confirmed(seed):
     """Null model: same distribution everywhere; 3 rounds may look, alpha still bounds it."""
@@ -129,7 +130,7 @@ def test_unchanged_code_is_almost_never_confirmed(seed):
     assert alarms <= 2  # expected well under 1 at alpha 0.01 with the threshold on top
 
 
-@settings(max_examples=20, deadline=None)
+@examples(20)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_a_clear_slowdown_is_confirmed(seed):
     """A 1.5x shift with 5% process noise: confirmed within the rounds."""

@@ -100,7 +100,11 @@ def test_history_command_prints_trends_and_the_change_point(tmp_path, capsys):
     assert main(["history", "--results-dir", str(tmp_path), "--case", "*-torch-*"]) == 0
     out = capsys.readouterr().out
     assert STEPPED in out and FLAT not in out
-    assert f"run {STEP_AT + 1} " in out and "1.5" in out
+    (row,) = [line for line in out.splitlines() if line.startswith(STEPPED)]
+    # The change-point cell names the run (1-based) and the step's own ratio.
+    step = re.search(rf"run {STEP_AT + 1} \(\d{{8}}T\d{{6}}Z\): (\d+\.\d+)x", row)
+    assert step is not None, row
+    assert float(step.group(1)) == pytest.approx(1.5, rel=0.05)
 
 
 def test_compare_command_uses_the_gate_statistics(tmp_path, capsys):
@@ -162,3 +166,15 @@ def test_swing_counts_only_the_runs_since_the_last_change_point():
     assert trend.swing() == pytest.approx(1.0)  # the step itself is not noise
     assert "slowest/median" in HEADERS
     assert trend_cells(trend)[HEADERS.index("slowest/median")] == "1.00x"
+
+
+@pytest.mark.parametrize("direction", [1, -1])
+def test_steps_below_the_five_percent_floor_are_not_reported(direction):
+    """On a quiet series a 4% step is significant but too small; a 6% step is reported."""
+    rng = np.random.default_rng(21)
+    noise = np.exp(rng.normal(0, 0.002, 40))
+    small, large = (1e-3 * noise * np.where(np.arange(40) >= 20, r, 1.0) for r in (1.04, 1.06))
+    assert change_points(small if direction > 0 else 1e-6 / small) == []
+    (step,) = change_points(large if direction > 0 else 1e-6 / large)
+    assert step.index == 20
+    assert step.ratio == pytest.approx(1.06**direction, rel=0.01)

@@ -35,7 +35,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import torch
-from hypothesis import example, given, settings
+from fixtures.properties import examples
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from test_parity import (
@@ -63,8 +64,8 @@ DTYPES = ("float32", "float64")
 LOSS_TOLERANCE = {"float32": {"rtol": 2e-3, "atol": 2e-3}, "float64": TRAIN_TOLERANCE["float64"]}
 batches = st.integers(1, 4)
 # Fewer than test_parity.py's 8: a resnet trace costs seconds (module docstring).
-fewer = settings(max_examples=3, deadline=None)
-fewest = settings(max_examples=2, deadline=None)  # three SGD steps per framework: ~5 s each
+fewer = examples(3, at_most=40)
+fewest = examples(2, at_most=20)  # three SGD steps per framework: ~5 s each
 
 
 @functools.cache

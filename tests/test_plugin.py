@@ -214,8 +214,14 @@ def test_gate_life_cycle_with_empty_saved_and_broken_baselines(tmp_path):
     assert pytest_benches(*common, "--save-baseline=extend").returncode == 0
     assert len(read_run(baseline)["twinbench"]["pooled_runs"]) == 2
 
-    compared = pytest_benches(*common, "--no-compare")
-    assert "Regression gate" not in compared.stdout
+    runs_before = set(tmp_path.glob("history/*/*.json"))
+    baseline_before = baseline.read_bytes()
+    uncompared = pytest_benches(*common, "--no-compare")
+    assert uncompared.returncode == 0, uncompared.stdout[-2000:]
+    assert "Regression gate" not in uncompared.stdout
+    (new_run,) = set(tmp_path.glob("history/*/*.json")) - runs_before  # the run is still kept
+    assert "comparison" not in read_run(new_run)["twinbench"]  # ... ungated
+    assert baseline.read_bytes() == baseline_before
 
     baseline.write_text(baseline.read_text()[:200])  # truncated
     before = snapshot(tmp_path)

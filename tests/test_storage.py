@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -66,6 +67,35 @@ def test_nan_is_refused_on_write_and_nothing_is_left(tmp_path):
     with pytest.raises(ValueError):
         write_json_atomic(tmp_path / "run.json", run)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("step", "error"),
+    [
+        ("fsync", OSError(28, "No space left on device")),  # the temp file is half-written
+        ("replace", PermissionError(13, "Permission denied")),  # written, never moved in place
+        ("replace", KeyboardInterrupt()),  # Ctrl-C between writing and renaming
+    ],
+)
+def test_a_write_that_fails_after_the_temp_file_exists_leaves_nothing(
+    tmp_path, monkeypatch, step, error
+):
+    """The temp file exists when fsync or os.replace fails: it is removed, the old file kept."""
+    target = tmp_path / "run.json"
+    target.write_text('{"old": true}\n')
+    seen: list[Path] = []
+
+    def fail(*args):
+        seen.extend(p for p in tmp_path.iterdir() if p.name.endswith(".tmp"))
+        raise error
+
+    monkeypatch.setattr(os, step, fail)
+    with pytest.raises(type(error)):
+        write_json_atomic(target, sample_run())
+    monkeypatch.undo()
+    assert len(seen) == 1  # the failure did happen with a temp file on disk
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]
+    assert target.read_text() == '{"old": true}\n'
 
 
 def write_text(tmp_path: Path, text: str) -> Path:

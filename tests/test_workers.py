@@ -1,6 +1,13 @@
-"""Worker processes: replies, a framework that cannot start, a worker that dies mid-case."""
+"""Worker processes: replies, a framework that cannot start, a worker killed mid-case."""
 
 from __future__ import annotations
+
+import os
+import signal
+import textwrap
+import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -52,6 +59,72 @@ def test_a_dead_worker_is_reported_and_replaced():
     finally:
         pool.close()
     assert result.status == Status.OK
+
+
+# Loaded by every worker started with its folder first on PYTHONPATH: the runner's prepare of
+# the named case writes the worker's pid to a file (the case has started), then hangs there.
+HANG_HOOK = textwrap.dedent(
+    """
+    import os
+    import time
+    from pathlib import Path
+
+    import twinbench.runners
+
+    _load_runner = twinbench.runners.load_runner
+
+
+    def load_runner(framework):
+        runner = _load_runner(framework)
+        prepare = runner.prepare
+
+        def prepare_or_hang(spec, case, seed):
+            if case.id == os.environ["TWINBENCH_TEST_HANG_CASE"]:
+                Path(os.environ["TWINBENCH_TEST_STARTED"]).write_text(str(os.getpid()))
+                time.sleep(600)
+            return prepare(spec, case, seed)
+
+        runner.prepare = prepare_or_hang
+        return runner
+
+
+    twinbench.runners.load_runner = load_runner
+    """
+)
+
+
+def kill_once_started(started: Path, timeout_s: float = 240.0) -> None:
+    """Wait for the hanging case to announce its worker, then kill that worker."""
+    deadline = time.monotonic() + timeout_s
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.kill(int(started.read_text()), signal.SIGKILL)
+
+
+def test_a_worker_killed_mid_case_makes_that_case_an_error_and_the_next_case_runs(
+    tmp_path, monkeypatch
+):
+    hook, started = tmp_path / "hook", tmp_path / "started"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(HANG_HOOK)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")]))
+    hanging = Case.from_id("mlp-torch-eager-cpu-infer-fp32-b3")
+    monkeypatch.setenv("TWINBENCH_TEST_HANG_CASE", hanging.id)
+    monkeypatch.setenv("TWINBENCH_TEST_STARTED", str(started))
+    killer = threading.Thread(target=kill_once_started, args=(started,))
+    pool = WorkerPool(processes=1, threads=1)
+    try:
+        killer.start()
+        (died,) = pool.measure(hanging, TIMING)
+        (after,) = pool.measure(CASE, TIMING)
+    finally:
+        killer.join()
+        pool.close()
+    assert died.status == Status.ERROR
+    code = -signal.SIGKILL
+    assert f"torch worker exited with code {code} during {hanging.id}" in (died.reason or "")
+    assert after.status == Status.OK  # a fresh worker took over
+    assert after.measurement is not None and len(after.measurement.samples) == 2
 
 
 def test_a_pytorch_worker_never_imports_tensorflow():
