@@ -7,7 +7,8 @@ other changes add are checked without a list kept here.
 
 from __future__ import annotations
 
-import argparse
+import contextlib
+import io
 import os
 import re
 import shlex
@@ -168,38 +169,53 @@ def documented_commands(doc: Path) -> Iterator[tuple[int, list[str]]]:
                     yield number, argv
 
 
-def _option_names(parser: argparse.ArgumentParser) -> set[str]:
-    return set(parser._option_string_actions)
+HELP_OPTION_LINE = re.compile(r"^  (-\S.*?)(?:\s{2,}|$)")
+OPTION_NAME = re.compile(r"(?:^|,\s)(--?[A-Za-z0-9][\w-]*)")
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return dict(action.choices)
-    return {}
+def options_in_help(text: str) -> set[str]:
+    """The option names a --help text lists (argparse's and pytest's layout alike)."""
+    names: set[str] = set()
+    for line in text.splitlines():
+        listed = HELP_OPTION_LINE.match(line)
+        if listed:
+            names.update(OPTION_NAME.findall(listed.group(1)))
+    return names
+
+
+def twinbench_help(words: list[str]) -> str | None:
+    """What `twinbench WORDS --help` prints, from the console script's own parser; None
+    when the parser refuses WORDS (no such subcommand)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            build_parser().parse_args([*words, "--help"])
+        except SystemExit as exit_:
+            return out.getvalue() if exit_.code == 0 else None
+    return None
+
+
+def _options_used(args: list[str]) -> list[str]:
+    return [w.split("=", 1)[0] for w in args if w.startswith("-") and w != "-"]
 
 
 def twinbench_problems(argv: list[str]) -> list[str]:
     """Options of a `twinbench` command that its subcommand's --help does not list."""
-    parser = build_parser()
-    words = [w for w in argv[1:] if not w.startswith("-")]
-    options = [w.split("=", 1)[0] for w in argv[1:] if w.startswith("-") and w != "-"]
-    if not words:
-        known = _option_names(parser)
-        return [f"`twinbench --help` lists no {o}" for o in options if o not in known]
-    subcommand = _subparsers(parser).get(words[0])
-    if subcommand is None:
-        return [f"no subcommand {words[0]!r} in `twinbench --help`"]
-    known = _option_names(subcommand)
-    return [f"`twinbench {words[0]} --help` lists no {o}" for o in options if o not in known]
-
-
-HELP_OPTION = re.compile(r"^  (-[^\s,=]+(?:[ =]\S+)?(?:, -[^\s,=]+(?:[ =]\S+)?)*)")
+    subcommand = [w for w in argv[1:2] if not w.startswith("-")]
+    shown = " ".join(["twinbench", *subcommand, "--help"])
+    help_text = twinbench_help(subcommand)
+    if help_text is None:
+        return [f"no subcommand {subcommand[0]!r} in `twinbench --help`"]
+    known = options_in_help(help_text)
+    return [f"`{shown}` lists no {o}" for o in _options_used(argv[1:]) if o not in known]
 
 
 @pytest.fixture(scope="module")
 def pytest_bench_options() -> set[str]:
-    """Every option `pytest benches --help` lists: pytest's own and the twinbench group's."""
+    """Every option `pytest benches --help` lists: pytest's own and the twinbench group's.
+
+    Read from one subprocess: the help of the real plugin as pytest loads it, benchmarks
+    not run."""
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "benches", "--help", "-p", "no:cacheprovider"],
         cwd=ROOT,
@@ -208,18 +224,14 @@ def pytest_bench_options() -> set[str]:
         check=True,
     )
     assert "twinbench" in done.stdout, "the twinbench option group is missing from --help"
-    names = set()
-    for line in done.stdout.splitlines():
-        listed = HELP_OPTION.match(line)
-        if listed:
-            names |= {re.split(r"[ =\[]", part)[0] for part in listed.group(1).split(", ")}
-    return names
+    return options_in_help(done.stdout)
 
 
 def pytest_problems(argv: list[str], known: set[str]) -> list[str]:
     """Options of a `pytest benches` command that `pytest benches --help` does not list."""
-    options = [w.split("=", 1)[0] for w in argv[2:] if w.startswith("-") and w != "-"]
-    return [f"`pytest benches --help` lists no {o}" for o in options if o not in known]
+    return [
+        f"`pytest benches --help` lists no {o}" for o in _options_used(argv[2:]) if o not in known
+    ]
 
 
 @DOCUMENTS
