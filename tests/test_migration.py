@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from fixtures.runs import run_with
 
+from twinbench.cli import main
 from twinbench.gate.compare import GateSettings, compare_runs
 from twinbench.results.baselines import (
     EXTEND,
@@ -28,7 +29,9 @@ from twinbench.results.storage import SCHEMA_VERSION, RunFileError, read_run
 
 # Written by twinbench at schema 1 (fixtures.runs of that version), never edited since.
 SCHEMA_1 = Path(__file__).resolve().parents[1] / "fixtures" / "runfiles"
-# Written by `pytest benches` at schema 2 (commit b543e85) on this project's 2-core machine.
+# Written by `pytest benches --models mlp --frameworks torch --modes infer --batch-sizes 1
+# --devices cpu` at schema 2 (commit b543e85) on this project's 2-core machine: a baseline
+# (--save-baseline), the gated run after it, and Keras on JAX (KERAS_BACKEND=jax, keras).
 RUNFILES = SCHEMA_1
 TORCH_B1, KERAS_B1 = "mlp-torch-eager-cpu-infer-fp32-b1", "mlp-keras-graph-cpu-infer-fp32-b1"
 
@@ -152,3 +155,23 @@ def test_schema_2_rounds_written_before_rounds_existed_become_one_round(tmp_path
     path.write_text(json.dumps(data))
     (round_,) = read_run(path)["benchmarks"][0]["extra_info"]["confirmation"]
     assert round_ == {"probe_s": None, "waited_s": None, "processes": processes[:2]}
+
+
+def test_schema_2_gated_run_keeps_its_verdicts_and_checks_against_the_old_baseline(
+    tmp_path, capsys
+):
+    run = read_run(RUNFILES / "schema-2-run.json")
+    comparison = run["twinbench"]["comparison"]
+    assert comparison["identity_changes"] == {} and comparison["stack_changes"] == {}
+    assert "fingerprint_changes" not in comparison
+    assert [v["case_id"] for v in comparison["verdicts"]] == [TORCH_B1]
+    rounds = run["benchmarks"][0]["extra_info"]["confirmation"]
+    assert len(rounds) == 2 and all(r["processes"] for r in rounds)
+    # `check` finds the schema-2 baseline under its old name and judges the schema-2 run.
+    results = tmp_path / "results"
+    (results / "baselines").mkdir(parents=True)
+    shutil.copy(RUNFILES / "schema-2-baseline.json", results / "baselines" / "9f535d1b5ea9.json")
+    code = main(["check", str(RUNFILES / "schema-2-run.json"), "--results-dir", str(results)])
+    out = capsys.readouterr().out
+    assert "9f535d1b5ea9.json" in out and "same software stack as the baseline" in out
+    assert f"REGRESSION {TORCH_B1}" in out and code == 1  # as the run itself decided
