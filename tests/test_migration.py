@@ -16,6 +16,7 @@ from fixtures.runs import run_with
 
 from twinbench.cli import main
 from twinbench.gate.compare import GateSettings, compare_runs
+from twinbench.history.store import load_history
 from twinbench.results.baselines import (
     EXTEND,
     baseline_path,
@@ -25,7 +26,7 @@ from twinbench.results.baselines import (
 )
 from twinbench.results.migrations import STEPS
 from twinbench.results.runfile import case_rows
-from twinbench.results.storage import SCHEMA_VERSION, RunFileError, read_run
+from twinbench.results.storage import SCHEMA_VERSION, RunFileError, read_run, write_json_atomic
 
 # Written by twinbench at schema 1 (fixtures.runs of that version), never edited since.
 SCHEMA_1 = Path(__file__).resolve().parents[1] / "fixtures" / "runfiles"
@@ -175,3 +176,24 @@ def test_schema_2_gated_run_keeps_its_verdicts_and_checks_against_the_old_baseli
     out = capsys.readouterr().out
     assert "9f535d1b5ea9.json" in out and "same software stack as the baseline" in out
     assert f"REGRESSION {TORCH_B1}" in out and code == 1  # as the run itself decided
+
+
+def test_schema_2_keras_on_jax_gets_its_own_framework_and_series(tmp_path):
+    run = read_run(RUNFILES / "schema-2-keras-jax-run.json")
+    (bench,) = run["benchmarks"]
+    assert bench["param"] == "mlp-keras_jax-graph-cpu-infer-fp32-b1"
+    assert bench["extra_info"]["case"]["framework"] == "keras_jax"
+    assert bench["fullname"].endswith("[mlp-keras_jax-graph-cpu-infer-fp32-b1]")
+    assert bench["group"] == "mlp-default-cpu-infer-fp32-b1"  # still paired with PyTorch
+    assert list(run["twinbench"]["settings"]["frameworks"]) == ["keras_jax"]
+    # Beside a Keras-on-TensorFlow run of the same machine: two series, never one.
+    folder = tmp_path / "history" / "amd-epyc"
+    folder.mkdir(parents=True)
+    shutil.copy(RUNFILES / "schema-2-keras-jax-run.json", folder / "20261201T154114Z-jax.json")
+    tf_run = run_with({KERAS_B1: 3e-4}, _metadata_of(run["twinbench"]))
+    write_json_atomic(folder / "20261201T160000Z-tf.json", tf_run)
+    history = load_history(tmp_path)
+    assert history.unreadable == []
+    cases = sorted(case for case, _ in history.series)
+    assert cases == [KERAS_B1, "mlp-keras_jax-graph-cpu-infer-fp32-b1"]
+    assert all(len(points) == 1 for points in history.series.values())
