@@ -23,7 +23,7 @@ from twinbench.core.cases import KERAS_BACKEND_FRAMEWORKS, Case
 from twinbench.history.store import History
 from twinbench.history.trends import HEADERS, Trend, trend_cells, trends
 from twinbench.render.text import format_seconds
-from twinbench.results.metadata import describe_stack_changes
+from twinbench.results.metadata import STACK_LABELS, describe_stack_changes
 from twinbench.results.runfile import case_rows
 
 # Subplots per row in a model's history grid.
@@ -209,8 +209,19 @@ def _history_grid(model: str, group: Sequence[Trend]) -> str:
             ax.annotate(f"{step.ratio:.2f}x", (step.index + 0.5, max(levels)), fontsize=7)
         for index, changes in trend.upgrades.items():  # where the software stack changed
             ax.axvline(index + 0.5, color="#393", linestyle=":", linewidth=1)
-            label = describe_stack_changes(changes)
-            ax.annotate(label, (index + 0.5, min(levels)), fontsize=6, color="#393", rotation=90)
+            # What the stack became ("Keras 3.15.1"): the old versions are in the table.
+            label = ", ".join(f"{STACK_LABELS.get(k, k)} {new}" for k, (_, new) in changes.items())
+            # Placed in axes height (from the bottom), so a long label stays inside the plot.
+            ax.annotate(
+                label,
+                (index + 0.5, 0.03),
+                xycoords=("data", "axes fraction"),
+                fontsize=6,
+                color="#393",
+                rotation=90,
+                ha="right",
+                va="bottom",
+            )
         # y given: matplotlib then skips measuring the tick labels to place the title (5 s of
         # drawing 200 plots).
         ax.set_title(trend.label, fontsize=8, y=1.0)
