@@ -45,11 +45,36 @@ def test_per_case_threshold_overrides_the_global_one():
     assert result["mlp-keras-graph-cpu-infer-fp32-b1"].verdict == "regression"
 
 
-def test_driver_change_alone_is_incomparable():
+TORCH_B1 = "mlp-torch-eager-cpu-infer-fp32-b1"
+
+
+def test_a_torch_upgrade_alone_is_judged_and_named():
+    upgraded = dict(METADATA, torch_version="2.14.0")
+    slow = dict(CASES, **{TORCH_B1: 2e-4})
+    comparison = compare_runs(run_with(CASES), run_with(slow, upgraded), SETTINGS)
+    result = {v.case_id: v for v in comparison.verdicts}
+    assert result[TORCH_B1].verdict == "regression" and result[TORCH_B1].ratio is not None
+    assert result["mlp-keras-graph-cpu-infer-fp32-b1"].verdict == "ok"
+    assert comparison.stack_changes == {"torch_version": ("2.13.0", "2.14.0")}
+    assert comparison.identity_changes == {}
+
+
+def test_a_driver_change_is_judged_but_like_for_like_refuses_it():
     new_driver = dict(METADATA, gpu_driver="999.1")
-    result = verdicts(run_with(CASES), run_with({k: v * 3 for k, v in CASES.items()}, new_driver))
+    assert {v.verdict for v in verdicts(run_with(CASES), run_with(CASES, new_driver)).values()} == {
+        "ok"
+    }
+    strict = GateSettings(like_for_like=True)
+    result = verdicts(run_with(CASES), run_with(CASES, new_driver), strict)
     assert {v.verdict for v in result.values()} == {"incomparable"}
-    assert "gpu_driver" in result["mlp-torch-eager-cpu-infer-fp32-b1"].note
+    assert "GPU driver none -> 999.1" in result[TORCH_B1].note
+
+
+def test_another_cpu_model_is_incomparable():
+    other_cpu = dict(METADATA, cpu_model="Other CPU 1")
+    result = verdicts(run_with(CASES), run_with({k: v * 3 for k, v in CASES.items()}, other_cpu))
+    assert {v.verdict for v in result.values()} == {"incomparable"}
+    assert "cpu_model 'Test CPU 9000' -> 'Other CPU 1'" in result[TORCH_B1].note
 
 
 def test_clock_speed_change_alone_is_still_compared():

@@ -143,7 +143,10 @@ def test_smoke_run_writes_one_valid_run_file(smoke_run):
         assert [len(p["samples"]) for p in processes] == [3, 3]  # 2 processes x 3 rounds
         assert bench["stats"]["data"] == processes[0]["samples"] + processes[1]["samples"]
     meta = run["twinbench"]
-    assert meta["fingerprint"]["threads"] == meta["settings"]["threads"]
+    assert meta["identity"]["threads"] == meta["settings"]["threads"]
+    # The software stack a nightly's stack axis is told apart by, read from this install.
+    assert meta["stack"]["torch_version"] and meta["stack"]["keras_version"]
+    assert meta["stack"]["twinbench_version"] == meta["twinbench_version"]
     assert meta["settings"]["frameworks"]["torch"]["tf32_matmul"] is False
     assert meta["settings"]["frameworks"]["keras"]["tf32"] is False
 

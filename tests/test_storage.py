@@ -163,7 +163,8 @@ def test_plain_pytest_benchmark_file_is_refused(tmp_path):
         (lambda r: r["benchmarks"][0]["stats"].pop("data"), "benchmarks[0].stats.data"),
         (lambda r: r["benchmarks"][0]["stats"].update(data=[]), "benchmarks[0].stats.data"),
         (lambda r: r["benchmarks"][1].update(param=7), "benchmarks[1].param"),
-        (lambda r: r["twinbench"].pop("fingerprint"), "twinbench.fingerprint"),
+        (lambda r: r["twinbench"].pop("identity"), "twinbench.identity"),
+        (lambda r: r["twinbench"].pop("stack"), "twinbench.stack"),
         (lambda r: r["benchmarks"][0]["stats"].update(median="fast"), "benchmarks[0].stats.median"),
     ],
 )
@@ -173,12 +174,19 @@ def test_missing_or_mistyped_keys_are_named(tmp_path, mutate, key):
     assert_refused(write_text(tmp_path, json.dumps(run)), key, None)
 
 
-def test_fingerprint_ignores_volatile_fields():
+def test_identity_ignores_volatile_fields_and_the_stack():
     fast_clock = dict(METADATA, cpu_hz_actual="3.9 GHz", hostname="other")
-    new_driver = dict(METADATA, gpu_driver="999.1")
-    base = sample_run()["twinbench"]["fingerprint_id"]
-    assert sample_run(fast_clock)["twinbench"]["fingerprint_id"] == base
-    assert sample_run(new_driver)["twinbench"]["fingerprint_id"] != base
+    new_driver = dict(METADATA, gpu_driver="999.1", torch_version="2.14.0")
+    other_cpu = dict(METADATA, cpu_model="Other CPU")
+    base = sample_run()["twinbench"]
+    assert sample_run(fast_clock)["twinbench"]["identity_id"] == base["identity_id"]
+    upgraded = sample_run(new_driver)["twinbench"]
+    assert upgraded["identity_id"] == base["identity_id"]
+    assert (upgraded["stack"]["gpu_driver"], upgraded["stack"]["torch_version"]) == (
+        "999.1",
+        "2.14.0",
+    )
+    assert sample_run(other_cpu)["twinbench"]["identity_id"] != base["identity_id"]
 
 
 def test_run_files_are_readable_by_others(tmp_path):

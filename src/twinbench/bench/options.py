@@ -21,6 +21,7 @@ from twinbench.bench.parsers import (
 )
 from twinbench.bench.profiles import PROFILES
 from twinbench.core.cases import (
+    ALL_FRAMEWORKS,
     DEVICES,
     FRAMEWORK_VARIANTS,
     FRAMEWORKS,
@@ -51,10 +52,13 @@ def add_bench_options(addoption: Callable[..., Any], prefix: str = "") -> None:
     profiles = ", ".join(f"{name} ({p.purpose})" for name, p in PROFILES.items())
     addoption(
         f"--{prefix}frameworks",
-        type=choice_list(FRAMEWORKS),
+        type=choice_list(ALL_FRAMEWORKS),
         default=FRAMEWORKS,
         metavar="LIST",
-        help=f"frameworks to run, comma-separated from: {', '.join(FRAMEWORKS)} (default: all)",
+        help=f"frameworks to run, comma-separated from: {', '.join(ALL_FRAMEWORKS)} (default: "
+        f"{','.join(FRAMEWORKS)}). keras is Keras on TensorFlow, or on the backend KERAS_BACKEND "
+        "names; keras_jax and keras_torch are Keras on JAX and on PyTorch, with case ids, "
+        "history and baseline of their own",
     )
     addoption(
         f"--{prefix}devices",
@@ -155,7 +159,7 @@ def add_run_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         const="replace",
         default=None,
         choices=("replace", "extend"),
-        help="make this run the baseline of this machine fingerprint (replace), or pool its "
+        help="make this run the baseline of this machine identity (replace), or pool its "
         "processes into the existing one (extend); baselines change only through this option. "
         f"Such a run measures more processes ({baseline_processes}) unless --processes is "
         "given: every later run is compared with it",
@@ -220,6 +224,14 @@ def add_gate_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         "fresh processes, at least 20 s apart; it is a regression only when two rounds agree "
         "(one when N is 1) and all processes pooled are significant at alpha/N (default: 3; "
         "0 turns confirmation off)",
+    )
+    addoption(
+        f"--{prefix}like-for-like",
+        action="store_true",
+        default=False,
+        help="judge only against a baseline of the same software stack: a changed framework, "
+        "Python, CUDA or driver version makes every case incomparable (default: the stack is "
+        "judged, and every change named above the verdicts)",
     )
     # Not `--strict`: pytest owns that flag (it turns on its own strict mode).
     addoption(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from twinbench.bench.options import (
     per_framework_variants,
 )
 from twinbench.bench.profiles import PROFILES, Profile
-from twinbench.core.cases import Selection, build_matrix
+from twinbench.core.cases import Selection, build_matrix, keras_framework
 from twinbench.gate.settings import GateSettings
 from twinbench.zoo import MODEL_NAMES
 
@@ -50,7 +51,7 @@ def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
     profile = PROFILES[profile_name]
     selection = Selection(
         models=get("models") or profile.models or MODEL_NAMES,
-        frameworks=get("frameworks"),
+        frameworks=resolve_frameworks(get("frameworks"), os.environ.get("KERAS_BACKEND")),
         devices=get("devices"),
         modes=get("modes"),
         batch_sizes=get("batch_sizes") or profile.batch_sizes,
@@ -84,6 +85,16 @@ def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
     )
 
 
+def resolve_frameworks(frameworks: tuple[str, ...], backend: str | None) -> tuple[str, ...]:
+    """`keras` as the framework value of the Keras backend KERAS_BACKEND names, so that
+    `KERAS_BACKEND=jax pytest benches` runs (and records) keras_jax cases."""
+    try:
+        chosen = keras_framework(backend)
+    except ValueError as error:
+        raise OptionError(str(error)) from error
+    return tuple(dict.fromkeys(chosen if f == "keras" else f for f in frameworks))
+
+
 def gate_settings(get: Callable[[str], Any]) -> GateSettings:
     """The gate's settings from parsed option values (looked up by dest name)."""
     return GateSettings(
@@ -91,4 +102,5 @@ def gate_settings(get: Callable[[str], Any]) -> GateSettings:
         case_thresholds=tuple(get("case_threshold") or ()),
         normalise=bool(get("normalise_by_probe")),
         confirm_rounds=get("confirm_rounds"),
+        like_for_like=bool(get("like_for_like")),
     )

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from twinbench.bench.resolve import BenchOptions
-from twinbench.core.cases import DEFAULT_VARIANTS, Case
+from twinbench.core.cases import DEFAULT_VARIANTS, Case, reference_framework
 from twinbench.core.status import Status
 from twinbench.execute.case import CaseRun, merge
 from twinbench.execute.fit import fit_unsupported, learning_problem
@@ -133,7 +133,12 @@ class BenchSession:
         for run in self.runs:
             numerics = run.measured[0].numerics if run.measured else None
             case = run.case
-            reference_cell = case.variant in DEFAULT_VARIANTS and case.precision == "fp32"
+            reference_cell = (
+                case.variant in DEFAULT_VARIANTS
+                and case.precision == "fp32"
+                # Keras on JAX/PyTorch is checked against Keras on TensorFlow's reference.
+                and reference_framework(case.framework) == case.framework
+            )
             if numerics and "output" in numerics and reference_cell:
                 outputs.setdefault(case.model, {})[(case.framework, case.mode)] = numerics["output"]
         versions = {

@@ -11,7 +11,7 @@ from twinbench.bench.resolve import gate_settings
 from twinbench.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, results_dir
 from twinbench.gate.compare import compare_runs
 from twinbench.gate.session_gate import GateOutcome, apply_confirmations, verdict_lines
-from twinbench.results.baselines import baseline_path, load_baseline
+from twinbench.results.baselines import find_baseline
 from twinbench.results.storage import RunFileError, read_run
 
 NAME = "check"
@@ -23,7 +23,9 @@ def add_parser(commands: Any) -> None:
         NAME,
         help="compare a run file with a baseline, with the same verdicts and exit codes as pytest",
         description="Judge RUN against BASELINE (default: the baseline of RUN's machine "
-        "fingerprint under --results-dir). Suspects that pytest re-measured are confirmed from "
+        "identity under --results-dir, found in today's layout or a pre-schema-3 one). "
+        "Software-stack changes since the baseline are named above the verdicts and judged "
+        "(--like-for-like refuses them). Suspects that pytest re-measured are confirmed from "
         "the re-measurement stored in RUN; `check` itself measures nothing, so others stay "
         "unconfirmed regressions.",
     )
@@ -42,10 +44,8 @@ def run(args: argparse.Namespace) -> int:
         if args.baseline is not None:
             baseline, source = read_run(args.baseline), args.baseline
         else:
-            folder = results_dir(args)
-            fingerprint_id = current["twinbench"]["fingerprint_id"]
-            baseline = load_baseline(folder, fingerprint_id)
-            source = baseline_path(folder, fingerprint_id) if baseline else None
+            source = find_baseline(results_dir(args), current["twinbench"]["identity_id"])
+            baseline = read_run(source) if source is not None else None
     except RunFileError as problem:
         error(NAME, str(problem))
         return EXIT_USAGE

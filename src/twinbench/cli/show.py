@@ -8,6 +8,7 @@ from typing import Any
 
 from twinbench.cli.common import EXIT_OK, EXIT_USAGE, error
 from twinbench.render.text import run_summary
+from twinbench.results.metadata import STACK_LABELS
 from twinbench.results.storage import RunFileError, read_run
 
 NAME = "show"
@@ -43,12 +44,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def header_lines(path: Path, data: dict[str, Any]) -> list[str]:
-    """The file, its schema and its machine, above the tables."""
+    """The file, its schema, its machine and its software stack, above the tables."""
     meta = data["twinbench"]
     schema = f"schema {meta['schema_version']}"
     if meta.get("migrated_from"):
         schema += f", migrated from {meta['migrated_from']} on reading"
     return [
-        f"{path}  ({schema}, fingerprint {meta['fingerprint_id']},",
+        f"{path}  ({schema}, machine {meta['identity_id']},",
         f"  {meta['metadata'].get('cpu_model')}, {len(data['benchmarks'])} measured cases)",
+        f"  stack: {stack_summary(meta['stack'])}",
     ]
+
+
+def stack_summary(stack: dict[str, Any]) -> str:
+    """The software stack on one line: "Python 3.11.7, torch 2.13.0, ..." (absent ones left out)."""
+    return ", ".join(
+        f"{STACK_LABELS.get(field, field)} {value}"
+        for field, value in stack.items()
+        if value not in (None, "")
+    )

@@ -5,7 +5,13 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+# What `--frameworks` selects by default: Keras on TensorFlow ("keras") and PyTorch.
 FRAMEWORKS: tuple[str, ...] = ("keras", "torch")
+# Keras 3 on another backend is another program (another compiler, another runtime), so it is a
+# framework of its own: its case ids, and so its history and baseline, never mix with Keras on
+# TensorFlow's. Selected by name, or by KERAS_BACKEND for `keras` (see `keras_framework`).
+KERAS_BACKEND_FRAMEWORKS: dict[str, str] = {"jax": "keras_jax", "torch": "keras_torch"}
+ALL_FRAMEWORKS: tuple[str, ...] = FRAMEWORKS + tuple(KERAS_BACKEND_FRAMEWORKS.values())
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
 MODES: tuple[str, ...] = ("infer", "train", "fit")
 # Each framework's idiomatic fast paths (DESIGN decision 2), its default first. Keras: `graph`
@@ -14,9 +20,16 @@ MODES: tuple[str, ...] = ("infer", "train", "fit")
 FRAMEWORK_VARIANTS: dict[str, tuple[str, ...]] = {
     "keras": ("graph", "xla"),
     "torch": ("eager", "compile"),
+    # Keras' own compiled paths on its other backends; the runner says where one cannot run.
+    "keras_jax": ("graph", "xla"),
+    "keras_torch": ("graph", "xla"),
 }
-VARIANTS: tuple[str, ...] = tuple(v for vs in FRAMEWORK_VARIANTS.values() for v in vs)
-DEFAULT_VARIANTS: tuple[str, ...] = tuple(vs[0] for vs in FRAMEWORK_VARIANTS.values())
+VARIANTS: tuple[str, ...] = tuple(
+    dict.fromkeys(v for vs in FRAMEWORK_VARIANTS.values() for v in vs)
+)
+DEFAULT_VARIANTS: tuple[str, ...] = tuple(
+    dict.fromkeys(vs[0] for vs in FRAMEWORK_VARIANTS.values())
+)
 # The Keras-vs-PyTorch pairs: the variant at the same position of each framework's list,
 # named by that position (graph vs eager is "default", xla vs compile is "compiled").
 PAIRS: tuple[str, ...] = ("default", "compiled")
@@ -85,6 +98,32 @@ class Case:
             raise ValueError(f"not a case id: {case_id!r} (expected {ID_FORMAT})")
         model, framework, variant, device, mode, precision, batch = parts
         return cls(model, framework, device, mode, int(batch[1:]), variant, precision)
+
+
+def keras_framework(backend: str | None) -> str:
+    """The framework value of Keras on `backend` (KERAS_BACKEND; unset or tensorflow: "keras")."""
+    if backend in (None, "", "tensorflow"):
+        return "keras"
+    if backend not in KERAS_BACKEND_FRAMEWORKS:
+        choices = ", ".join(["tensorflow", *KERAS_BACKEND_FRAMEWORKS])
+        raise ValueError(
+            f"unknown Keras backend {backend!r}; set KERAS_BACKEND to one of {choices}"
+        )
+    return KERAS_BACKEND_FRAMEWORKS[backend]
+
+
+def keras_backend(framework: str) -> str | None:
+    """The Keras backend a framework value runs on; None for a framework that is not Keras."""
+    if framework == "keras":
+        return "tensorflow"
+    by_framework = {f: backend for backend, f in KERAS_BACKEND_FRAMEWORKS.items()}
+    return by_framework.get(framework)
+
+
+def reference_framework(framework: str) -> str:
+    """Whose stored reference outputs a framework is checked against: every Keras backend
+    must compute what Keras on TensorFlow computes."""
+    return "keras" if keras_backend(framework) else framework
 
 
 def migrate_case_id(old_id: str) -> str:

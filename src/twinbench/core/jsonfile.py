@@ -37,3 +37,18 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def require(obj: Any, key: str, kind: Any, path: Path | str, where: str | None = None) -> Any:
+    """`obj[key]`, checked to be of `kind`; RunFileError naming the file and key otherwise."""
+    if not isinstance(obj, dict) or key not in obj:
+        raise RunFileError(path, "missing", where or key)
+    value = obj[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise RunFileError(path, f"expected {_kind_name(kind)}, got {value!r:.60}", where or key)
+    return value
+
+
+def _kind_name(kind: Any) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)

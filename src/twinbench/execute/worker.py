@@ -23,7 +23,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import IO, Any
 
-from twinbench.core.cases import Case, unsupported
+from twinbench.core.cases import Case, reference_framework, unsupported
 from twinbench.core.jsonfile import RunFileError
 from twinbench.core.status import Status
 from twinbench.execute.case import CaseResult, execute_case, result_to_json
@@ -121,7 +121,7 @@ def with_numerics(
         except RunFileError as error:  # reported with the case, never treated as "no file"
             checks[key] = {"status": "unreadable-reference", "error": str(error)}
         else:
-            reference = stored_output(references, case.framework, case.mode)
+            reference = stored_output(references, reference_framework(case.framework), case.mode)
             check = check_output(output, reference, case.precision)
             checks[key] = asdict(check)
     return replace(result, numerics=checks[key])

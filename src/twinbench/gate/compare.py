@@ -17,7 +17,12 @@ from twinbench.core.status import Outcome, fails
 from twinbench.gate.settings import GateSettings
 from twinbench.gate.stats import compare_processes, typical_level
 from twinbench.measure.probe import probe_seconds
-from twinbench.results.metadata import fingerprint_differences
+from twinbench.results.metadata import (
+    IDENTITY_FIELDS,
+    STACK_FIELDS,
+    describe_stack_changes,
+    differences,
+)
 from twinbench.results.runfile import CaseRow, case_rows
 
 
@@ -50,7 +55,12 @@ class Comparison:
     """All verdicts of one run against one baseline."""
 
     verdicts: list[Verdict] = field(default_factory=list)
-    fingerprint_changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    # Machine identity fields that differ from the baseline's: every case is incomparable.
+    identity_changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    # Software-stack fields that differ (baseline, current): judged, and named everywhere.
+    stack_changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    # --like-for-like: a stack change makes the cases incomparable too.
+    like_for_like: bool = False
     # Machine-speed probe of the current run over the baseline's (>1: machine slower now).
     drift: float | None = None
     # What current times were divided by (the drift when normalising, else 1).
@@ -62,6 +72,15 @@ class Comparison:
         """The verdicts that `is_suspect` says still need a re-measurement."""
         return [v for v in self.verdicts if is_suspect(v)]
 
+    @property
+    def refusal(self) -> str:
+        """Why no case can be judged against this baseline ("" when they can)."""
+        if self.identity_changes:
+            return "machine identity differs: " + _describe_identity(self.identity_changes)
+        if self.like_for_like and self.stack_changes:
+            return "stack differs (--like-for-like): " + describe_stack_changes(self.stack_changes)
+        return ""
+
     def failed(self, strict: bool) -> list[Verdict]:
         """Verdicts that make the run fail."""
         return [v for v in self.verdicts if fails(v.verdict, strict)]
@@ -71,17 +90,19 @@ def compare_runs(
     baseline: dict[str, Any] | None, current: dict[str, Any], settings: GateSettings
 ) -> Comparison:
     """Verdict per case of `current`; with no baseline every case is `no-baseline`."""
-    changes = {}
+    comparison = Comparison(like_for_like=settings.like_for_like)
     base_rows: dict[str, CaseRow] = {}
-    drift = None
     if baseline is not None:
-        changes = fingerprint_differences(
-            baseline["twinbench"]["fingerprint"], current["twinbench"]["fingerprint"]
+        before, now = baseline["twinbench"], current["twinbench"]
+        comparison.identity_changes = differences(
+            before["identity"], now["identity"], IDENTITY_FIELDS
         )
+        comparison.stack_changes = differences(before["stack"], now["stack"], STACK_FIELDS)
         base_rows = {row.case.id: row for row in case_rows(baseline)}
-        drift = machine_drift(baseline, current)
-    scale = drift if settings.normalise and drift else 1.0
-    verdicts = []
+        comparison.drift = machine_drift(baseline, current)
+    drift = comparison.drift
+    comparison.scale = scale = drift if settings.normalise and drift else 1.0
+    refusal = comparison.refusal
     for row in case_rows(current):
         base = base_rows.get(row.case.id)
         never_measured = base is None or base.median_s is None
@@ -92,17 +113,19 @@ def compare_runs(
         ):
             continue  # skipped here and never measured on this machine: nothing to judge
         if (
-            changes
+            refusal
             and row.status not in (Outcome.OOM, Outcome.ERROR)
             and not _numerics_problem(row)
         ):
-            fields = ", ".join(sorted(changes))
-            verdicts.append(
-                Verdict(row.case.id, Outcome.INCOMPARABLE, note=f"fingerprint differs: {fields}")
-            )
+            comparison.verdicts.append(Verdict(row.case.id, Outcome.INCOMPARABLE, note=refusal))
         else:
-            verdicts.append(judge_case(base, row, settings, scale))
-    return Comparison(verdicts=verdicts, fingerprint_changes=changes, drift=drift, scale=scale)
+            comparison.verdicts.append(judge_case(base, row, settings, scale))
+    return comparison
+
+
+def _describe_identity(changes: dict[str, tuple[Any, Any]]) -> str:
+    """ "cpu_model 'A' -> 'B'": what makes two machines different machines."""
+    return ", ".join(f"{name} {old!r} -> {new!r}" for name, (old, new) in changes.items())
 
 
 def machine_drift(baseline: dict[str, Any], current: dict[str, Any]) -> float | None:

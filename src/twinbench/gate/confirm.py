@@ -48,7 +48,7 @@ class Round:
 
     processes: Processes
     # Machine-speed probe just before the round, and how long the round waited for a calm
-    # machine (seconds); None when unknown (files from before rounds were stored).
+    # machine (seconds); None when unknown (no probe could be taken, or a migrated round).
     probe_s: float | None = None
     waited_s: float | None = None
 
@@ -115,12 +115,8 @@ def decide(
 
 
 def stored_rounds(extra_info: dict[str, Any]) -> list[Round]:
-    """The rounds stored in a benchmark's extra_info (older files: one flat round)."""
-    stored = extra_info.get("confirmation")
-    if not stored:
-        return []
-    if "samples" in stored[0] or "status" in stored[0]:  # before rounds: a list of processes
-        stored = [{"processes": stored}]
+    """The rounds stored in a benchmark's extra_info (older layouts: see results.migrations)."""
+    stored = extra_info.get("confirmation") or []
     return [
         Round(
             processes=tuple(tuple(p["samples"]) for p in entry["processes"] if p.get("samples")),

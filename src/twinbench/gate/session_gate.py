@@ -13,8 +13,10 @@ from twinbench.gate.compare import Comparison, GateSettings, Verdict, compare_ru
 from twinbench.gate.confirm import ROUND_GAP_S, decide, is_suspect, round_entry, stored_rounds
 from twinbench.measure.probe import fastest_probe
 from twinbench.render.text import format_seconds, format_table
-from twinbench.results.baselines import baseline_path, load_baseline, pooled_run_count
+from twinbench.results.baselines import find_baseline, pooled_run_count
+from twinbench.results.metadata import describe_stack_changes
 from twinbench.results.runfile import case_rows, process_entry
+from twinbench.results.storage import read_run
 
 
 @dataclass
@@ -48,17 +50,15 @@ class GateOutcome:
 def run_gate(
     run: dict[str, Any], results_dir: Path, settings: GateSettings, remeasure: Remeasure
 ) -> GateOutcome:
-    """Compare `run` with its fingerprint's baseline; re-measure suspects round by round.
+    """Compare `run` with its machine's baseline; re-measure suspects round by round.
 
     Raises RunFileError when the baseline exists but is unreadable. Each round's samples go
     into the run (``extra_info.confirmation``), the verdicts under ``twinbench.comparison``.
     """
-    fingerprint_id = run["twinbench"]["fingerprint_id"]
-    baseline = load_baseline(results_dir, fingerprint_id)
+    path = find_baseline(results_dir, run["twinbench"]["identity_id"])
+    baseline = read_run(path) if path is not None else None
     comparison = compare_runs(baseline, run, settings)
-    path = None
     if baseline is not None:
-        path = baseline_path(results_dir, fingerprint_id)
         benches = {bench["param"]: bench for bench in run["benchmarks"]}
         calm = fastest_probe(baseline, run)
         for _ in range(settings.confirm_rounds):
@@ -66,7 +66,7 @@ def run_gate(
             if not pending:
                 break
             measured = remeasure(pending, calm)
-            if measured.probe_s:  # files from before the probe: the first round sets calm
+            if measured.probe_s:  # no probe in baseline or run: the first round sets calm
                 calm = min(calm, measured.probe_s) if calm else measured.probe_s
             comparison.rounds.append(
                 {
@@ -124,7 +124,8 @@ def record_comparison(
         },
         "drift": comparison.drift,
         "confirmation_rounds": comparison.rounds,
-        "fingerprint_changes": {k: list(v) for k, v in comparison.fingerprint_changes.items()},
+        "identity_changes": {k: list(v) for k, v in comparison.identity_changes.items()},
+        "stack_changes": {k: list(v) for k, v in comparison.stack_changes.items()},
         "verdicts": [v.as_dict() for v in comparison.verdicts],
     }
 
@@ -133,7 +134,7 @@ def verdict_lines(outcome: GateOutcome) -> list[str]:
     """Verdict table, then one actionable line per confirmed regression."""
     if outcome.baseline is None:
         lines = [
-            "Regression gate: no baseline for this machine fingerprint yet"
+            "Regression gate: no baseline for this machine identity yet"
             " (`pytest benches --save-baseline` records one)"
         ]
         return lines + [
@@ -158,13 +159,24 @@ def verdict_lines(outcome: GateOutcome) -> list[str]:
         for v in outcome.comparison.verdicts
     ]
     headers = ("case", "verdict", "baseline", "current", "ratio", "detects >=", "note")
-    lines = [f"Regression gate ({source})", "", format_table(headers, rows)]
+    lines = [f"Regression gate ({source})", *stack_change_lines(outcome.comparison), ""]
+    lines.append(format_table(headers, rows))
     lines += confirmation_lines(outcome.comparison.rounds)
     lines += baseline_warning(outcome.baseline_runs)
+    changes = outcome.comparison.stack_changes
     lines += [
-        regression_line(v) for v in outcome.comparison.verdicts if v.verdict == Outcome.REGRESSION
+        regression_line(v, changes)
+        for v in outcome.comparison.verdicts
+        if v.verdict == Outcome.REGRESSION
     ]
     return lines
+
+
+def stack_change_lines(comparison: Comparison) -> list[str]:
+    """What changed since the baseline, named once above the verdict table."""
+    if not comparison.stack_changes:
+        return ["same software stack as the baseline"] if not comparison.identity_changes else []
+    return ["changed since the baseline: " + describe_stack_changes(comparison.stack_changes)]
 
 
 def confirmation_lines(rounds: list[dict[str, Any]]) -> list[str]:
@@ -210,12 +222,15 @@ def _ratio_cell(v: Verdict) -> str:
     return f"{v.ratio:.2f}x"
 
 
-def regression_line(v: Verdict) -> str:
-    """One line a person can act on."""
+def regression_line(v: Verdict, stack_changes: dict[str, tuple[Any, Any]] | None = None) -> str:
+    """One line a person can act on: what slowed, by how much, and what changed meanwhile."""
     low, high = v.interval or (float("nan"), float("nan"))
+    since = (
+        f"; since the baseline: {describe_stack_changes(stack_changes)}" if stack_changes else ""
+    )
     return (
         f"REGRESSION {v.case_id}: {format_seconds(v.baseline_median_s)} -> "
         f"{format_seconds(v.current_median_s)}, {v.ratio or 0:.2f}x slower "
         f"(p={v.p_value or 0:.4f}, interval {low:.2f}-{high:.2f}x), "
-        f"{'confirmed by re-measurement' if v.confirmed else 'not re-measured'}"
+        f"{'confirmed by re-measurement' if v.confirmed else 'not re-measured'}{since}"
     )

@@ -20,6 +20,8 @@ class GateSettings:
     normalise: bool = False
     # Most re-measurement rounds per suspect; each look is tested at alpha / confirm_rounds.
     confirm_rounds: int = 3
+    # Refuse (`incomparable`) a baseline whose software stack differs, instead of judging it.
+    like_for_like: bool = False
 
     def threshold_for(self, case_id: str) -> float:
         """The threshold that applies to `case_id`."""

@@ -19,10 +19,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from twinbench.core.cases import Case
+from twinbench.core.cases import KERAS_BACKEND_FRAMEWORKS, Case
 from twinbench.history.store import History
 from twinbench.history.trends import HEADERS, Trend, trend_cells, trends
 from twinbench.render.text import format_seconds
+from twinbench.results.metadata import STACK_LABELS, describe_stack_changes
 from twinbench.results.runfile import case_rows
 
 # Subplots per row in a model's history grid.
@@ -120,11 +121,19 @@ def _verdicts(run: dict[str, Any]) -> str:
     ]
     headers = ("case", "verdict", "baseline", "current", "ratio", "note")
     source = html.escape(str(comparison.get("baseline")))
-    return f"<p>Baseline: {source}</p>" + _table(headers, rows, [v["verdict"] for v in verdicts])
+    changes = comparison.get("stack_changes") or {}
+    changed = (
+        f"<p>Changed since the baseline: {html.escape(describe_stack_changes(changes))}</p>"
+        if changes
+        else "<p class='note'>Same software stack as the baseline.</p>"
+    )
+    table = _table(headers, rows, [v["verdict"] for v in verdicts])
+    return f"<p>Baseline: {source}</p>{changed}{table}"
 
 
 def _framework_charts(run: dict[str, Any]) -> str:
-    """Per model, device and mode: Keras time over PyTorch time per batch size (bars)."""
+    """Per model, device and mode: Keras time over PyTorch time per batch size (bars); Keras
+    on JAX or PyTorch as bars of their own beside Keras on TensorFlow."""
     pairs: dict[tuple[str, str, str], dict[int, dict[str, float]]] = defaultdict(dict)
     for row in case_rows(run):
         case = row.case
@@ -133,8 +142,13 @@ def _framework_charts(run: dict[str, Any]) -> str:
         key = (case.model, case.device, f"{case.mode} {case.precision}")
         pairs[key].setdefault(case.batch, {})[case.framework] = row.median_s
     ratios = {
-        key: {b: t["keras"] / t["torch"] for b, t in sorted(by_batch.items()) if len(t) == 2}
+        (*key, keras): {
+            b: t[keras] / t["torch"]
+            for b, t in sorted(by_batch.items())
+            if keras in t and "torch" in t
+        }
         for key, by_batch in sorted(pairs.items())
+        for keras in ("keras", *KERAS_BACKEND_FRAMEWORKS.values())
     }
     ratios = {key: value for key, value in ratios.items() if value}
     if not ratios:
@@ -143,9 +157,10 @@ def _framework_charts(run: dict[str, Any]) -> str:
 
     fig, ax = plt.subplots(figsize=(10, 0.35 * sum(len(v) for v in ratios.values()) + 1))
     labels, values = [], []
-    for (model, device, mode), by_batch in ratios.items():
+    for (model, device, mode, keras), by_batch in ratios.items():
+        on = "" if keras == "keras" else f" ({keras})"
         for batch, ratio in by_batch.items():
-            labels.append(f"{model} {device} {mode} b{batch}")
+            labels.append(f"{model} {device} {mode} b{batch}{on}")
             values.append(ratio)
     colors = ["#c44" if v > 1 else "#4a4" for v in values]
     ax.barh(range(len(values)), values, color=colors)
@@ -192,9 +207,24 @@ def _history_grid(model: str, group: Sequence[Trend]) -> str:
         for step in trend.steps:
             ax.axvline(step.index + 0.5, color="#c00", linestyle="--", linewidth=1)
             ax.annotate(f"{step.ratio:.2f}x", (step.index + 0.5, max(levels)), fontsize=7)
+        for index, changes in trend.upgrades.items():  # where the software stack changed
+            ax.axvline(index + 0.5, color="#393", linestyle=":", linewidth=1)
+            # What the stack became ("Keras 3.15.1"): the old versions are in the table.
+            label = ", ".join(f"{STACK_LABELS.get(k, k)} {new}" for k, (_, new) in changes.items())
+            # Placed in axes height (from the bottom), so a long label stays inside the plot.
+            ax.annotate(
+                label,
+                (index + 0.5, 0.03),
+                xycoords=("data", "axes fraction"),
+                fontsize=6,
+                color="#393",
+                rotation=90,
+                ha="right",
+                va="bottom",
+            )
         # y given: matplotlib then skips measuring the tick labels to place the title (5 s of
         # drawing 200 plots).
-        ax.set_title(trend.case_id, fontsize=8, y=1.0)
+        ax.set_title(trend.label, fontsize=8, y=1.0)
         ax.tick_params(labelsize=7)
         # Few ticks: matplotlib builds an object per tick, most of the cost of 200 plots.
         ax.yaxis.set_major_locator(MaxNLocator(4))
@@ -209,7 +239,10 @@ def _history_grid(model: str, group: Sequence[Trend]) -> str:
     # subplot, seconds per grid.
     top, bottom = 1 - 0.35 / height, 0.3 / height
     fig.subplots_adjust(left=0.05, right=0.99, top=top, bottom=bottom, hspace=0.55, wspace=0.3)
-    alt = f"history of {len(group)} {model} cases; change points dashed, regressions red"
+    alt = (
+        f"history of {len(group)} {model} cases; change points dashed, regressions red,"
+        " software-stack changes dotted green"
+    )
     return f"<h3>{html.escape(model)}</h3>" + _png(fig, alt)
 
 

@@ -1,4 +1,8 @@
-"""The stored runs of a results folder, as one time series per case.
+"""The stored runs of a results folder, as one time series per case and machine identity.
+
+A series never mixes machines: runs of another identity (another CPU, thread count, GPU) are
+another series, as they would be `incomparable` to the gate. Software-stack changes stay inside
+a series, where they are what a reader looks for: each point carries its run's stack.
 
 Every file under ``<results>/history/<machine>/`` is read and validated; a file that cannot be
 read is reported with its reason and skipped, never deleted or rewritten (DESIGN decision 7).
@@ -33,19 +37,25 @@ class Point:
     median_s: float
     # The run's verdict for the case, when it was gated.
     verdict: str | None = None
+    # The run's software stack (metadata.STACK_FIELDS), to mark where it changed.
+    stack: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+# A series: (case id, machine identity id).
+SeriesKey = tuple[str, str]
 
 
 @dataclass
 class History:
-    """Per case, its points in run order; plus the files that could not be read."""
+    """Per case and machine, its points in run order; plus the files that could not be read."""
 
-    series: dict[str, list[Point]] = field(default_factory=dict)
+    series: dict[SeriesKey, list[Point]] = field(default_factory=dict)
     runs: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)
     unreadable: list[tuple[Path, str]] = field(default_factory=list)
 
-    def cases(self, pattern: str = "*") -> list[str]:
-        """Case ids matching a glob, in first-seen order."""
-        return [case for case in self.series if fnmatch.fnmatchcase(case, pattern)]
+    def cases(self, pattern: str = "*") -> list[SeriesKey]:
+        """Series whose case id matches a glob, in first-seen order."""
+        return [key for key in self.series if fnmatch.fnmatchcase(key[0], pattern)]
 
 
 def run_files(results_dir: Path, machine: str | None = None) -> list[Path]:
@@ -67,8 +77,9 @@ def load_history(results_dir: Path, machine: str | None = None) -> History:
         # Start times order the runs (names only have whole seconds; runs can share one).
         history.runs.sort(key=lambda r: (r[1]["twinbench"].get("started") or "", r[0].name))
         for path, run in history.runs:
+            machine = run["twinbench"]["identity_id"]
             for case_id, point in _points(path.name, run):
-                history.series.setdefault(case_id, []).append(point)
+                history.series.setdefault((case_id, machine), []).append(point)
     return history
 
 
@@ -97,9 +108,11 @@ def _points(name: str, run: dict[str, Any]) -> Iterator[tuple[str, Point]]:
     when = run["twinbench"].get("started") or run.get("datetime") or ""
     rows = [row for row in case_rows(run) if row.median_s is not None and row.process_samples]
     levels = typical_levels([row.process_samples for row in rows])
+    stack = run["twinbench"]["stack"]
     for row, level in zip(rows, levels, strict=True):
         assert row.median_s is not None
-        yield row.case.id, Point(name, when, level, row.median_s, verdicts.get(row.case.id))
+        verdict = verdicts.get(row.case.id)
+        yield row.case.id, Point(name, when, level, row.median_s, verdict, stack)
 
 
 def _machine_folders(results_dir: Path) -> list[Path]:

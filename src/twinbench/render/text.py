@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from twinbench.core.cases import FRAMEWORK_VARIANTS, PAIRS
+from twinbench.core.cases import ALL_FRAMEWORKS, FRAMEWORK_VARIANTS, PAIRS, keras_backend
 from twinbench.execute.fit import MAX_ACCURACY_GAP, MIN_ACCURACY, TRAIN_SIZE, accuracy_verdict
 from twinbench.results.runfile import CaseRow, case_rows
 
@@ -94,12 +94,16 @@ def framework_table(rows: Sequence[CaseRow]) -> str:
     """Keras against PyTorch: both medians and their ratio (>1: Keras slower).
 
     Pairs: Keras graph with PyTorch eager, Keras xla with PyTorch compile, same precision.
+    Keras on JAX or PyTorch (keras_jax, keras_torch) gets a row of its own beside Keras on
+    TensorFlow, against the same PyTorch figure, and a "keras on" column names the backend.
     """
     medians = {
         (row.case.group, row.case.framework): row.median_s
         for row in rows
         if row.median_s is not None
     }
+    kerases = [f for f in ALL_FRAMEWORKS if keras_backend(f) and any(g[1] == f for g in medians)]
+    backend_column = kerases not in ([], ["keras"])
     groups = sorted(
         {row.case for row in rows},
         key=lambda c: (c.model, c.device, c.mode, c.precision, _pair_order(c.pair), c.batch),
@@ -110,30 +114,34 @@ def framework_table(rows: Sequence[CaseRow]) -> str:
         if case.group in seen:
             continue
         seen.add(case.group)
-        keras_s = medians.get((case.group, "keras"))
         torch_s = medians.get((case.group, "torch"))
-        if keras_s is None and torch_s is None:
-            continue  # neither framework ran it (e.g. CUDA without a GPU)
-        ratio = f"{keras_s / torch_s:.2f}x" if keras_s and torch_s else "-"
-        body.append(
-            (
-                case.model,
-                case.device,
-                case.mode,
-                case.precision,
-                _pair_variants(case.pair),
-                str(case.batch),
-                format_seconds(keras_s),
-                format_seconds(torch_s),
-                ratio,
+        for keras in kerases or ["keras"]:
+            keras_s = medians.get((case.group, keras))
+            if keras_s is None and (torch_s is None or keras != (kerases or ["keras"])[0]):
+                continue  # neither ran it (e.g. CUDA without a GPU); PyTorch alone: one row
+            ratio = f"{keras_s / torch_s:.2f}x" if keras_s and torch_s else "-"
+            backend = [keras_backend(keras) or ""] if backend_column else []
+            body.append(
+                (
+                    case.model,
+                    case.device,
+                    case.mode,
+                    case.precision,
+                    _pair_variants(case.pair),
+                    *backend,
+                    str(case.batch),
+                    format_seconds(keras_s),
+                    format_seconds(torch_s),
+                    ratio,
+                )
             )
-        )
     headers = (
         "model",
         "device",
         "mode",
         "precision",
         "variants",
+        *(["keras on"] if backend_column else []),
         "batch",
         "keras",
         "torch",

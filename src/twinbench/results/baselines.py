@@ -1,7 +1,13 @@
-"""Baselines: one per machine fingerprint, changed only through --save-baseline.
+"""Baselines: one per machine identity, changed only through --save-baseline.
 
 A baseline is a run file (same format, same validation) whose cases may pool the worker
-processes of several runs: more processes make the baseline's own noise smaller.
+processes of several runs: more processes make the baseline's own noise smaller. It is named
+by the machine identity (`metadata.IDENTITY_FIELDS`), not by the software stack, so a run after
+an upgrade finds the baseline saved before it and the gate judges the upgrade.
+
+Before schema 3, baselines were named by a fingerprint that held the stack too. Such a file
+is still found: when no baseline carries the identity's name, the one (newest) older file of
+the same identity is used, read through the schema migrations; saving writes the new name.
 """
 
 from __future__ import annotations
@@ -15,39 +21,56 @@ from twinbench.results.storage import read_run, write_json_atomic
 REPLACE, EXTEND = "replace", "extend"
 
 
-def baseline_path(results_dir: Path, fingerprint_id: str) -> Path:
-    """Where the baseline of a fingerprint lives."""
-    return results_dir / "baselines" / f"{fingerprint_id}.json"
+def baseline_path(results_dir: Path, identity_id: str) -> Path:
+    """Where the baseline of a machine identity lives."""
+    return results_dir / "baselines" / f"{identity_id}.json"
 
 
-def load_baseline(results_dir: Path, fingerprint_id: str) -> dict[str, Any] | None:
-    """The validated baseline of this fingerprint, None when there is none.
+def find_baseline(results_dir: Path, identity_id: str) -> Path | None:
+    """The baseline file of this machine identity, in today's layout or an older one."""
+    path = baseline_path(results_dir, identity_id)
+    if path.exists():
+        return path
+    folder = results_dir / "baselines"
+    candidates = []
+    for older in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        run = read_run(older)  # unreadable: an error, never a silently missing baseline
+        if run["twinbench"]["identity_id"] == identity_id:
+            candidates.append((run.get("datetime") or "", older))
+    return max(candidates)[1] if candidates else None
+
+
+def load_baseline(results_dir: Path, identity_id: str) -> dict[str, Any] | None:
+    """The validated baseline of this identity, None when there is none.
 
     A baseline that exists but cannot be read raises RunFileError: it is never treated as
     absent, so a broken file can never silently turn the gate off.
     """
-    path = baseline_path(results_dir, fingerprint_id)
-    if not path.exists():
-        return None
-    return read_run(path)
+    path = find_baseline(results_dir, identity_id)
+    return read_run(path) if path is not None else None
 
 
 def pooled_run_count(baseline: dict[str, Any]) -> int:
-    """Runs pooled into a baseline (files from before pooling was recorded: one)."""
+    """Runs pooled into a baseline (a plain run file used as a baseline: one)."""
     return max(1, len(baseline["twinbench"].get("pooled_runs") or []))
 
 
 def save_baseline(
     results_dir: Path, run: dict[str, Any], run_name: str, how: str = REPLACE
 ) -> Path:
-    """Store `run` as its fingerprint's baseline, replacing it or pooling into it."""
-    fingerprint_id = run["twinbench"]["fingerprint_id"]
-    path = baseline_path(results_dir, fingerprint_id)
+    """Store `run` as its identity's baseline, replacing it or pooling into it.
+
+    Pooling into a baseline of another software stack mixes two stacks' processes; the new
+    run's stack is the one recorded, and the runs pooled are listed.
+    """
+    identity_id = run["twinbench"]["identity_id"]
+    path = baseline_path(results_dir, identity_id)
     baseline = copy.deepcopy(run)
     baseline["twinbench"].pop("comparison", None)
     baseline["twinbench"]["pooled_runs"] = [run_name]
-    if how == EXTEND and path.exists():
-        baseline = pool_runs(read_run(path), baseline)
+    existing = find_baseline(results_dir, identity_id)
+    if how == EXTEND and existing is not None:
+        baseline = pool_runs(read_run(existing), baseline)
     return write_json_atomic(path, baseline)
 
 
@@ -65,6 +88,7 @@ def pool_runs(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
             s for process in mine["extra_info"]["processes"] for s in process["samples"]
         ]
         _refresh_stats(mine)
+    pooled["twinbench"]["stack"] = copy.deepcopy(new["twinbench"]["stack"])
     pooled["twinbench"]["pooled_runs"] = (
         old["twinbench"].get("pooled_runs", []) + new["twinbench"]["pooled_runs"]
     )

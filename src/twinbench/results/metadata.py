@@ -1,8 +1,9 @@
-"""Machine and software metadata, and the fingerprint that decides which runs are comparable.
+"""Machine and software metadata: the machine identity and the software stack of a run.
 
-pyperf style: one `collect_*` function per source, each filling a flat dict. The fingerprint is
-an allowlist of fields that must match before two runs are compared (DESIGN decision 5);
-everything else (hostname, clock speed, date) is recorded but never blocks a comparison.
+pyperf style: one `collect_*` function per source, each filling a flat dict. Two allowlists
+split it (DESIGN decision 5): the identity must match before two runs are compared, and names
+the baseline; the stack is compared and every difference named. Everything else (hostname,
+clock speed, date) is recorded but never blocks a comparison.
 """
 
 from __future__ import annotations
@@ -17,13 +18,21 @@ import sys
 from importlib import metadata as importlib_metadata
 from typing import Any
 
-FINGERPRINT_FIELDS: tuple[str, ...] = (
-    "cpu_model",
-    "cpu_count",
-    "machine",
-    "system",
-    "gpu_names",
-    "gpu_driver",
+# What is measured and where: runs that differ in any of these measured different things, so
+# the gate answers `incomparable` (DESIGN decision 5). One line each on why it belongs here.
+IDENTITY_FIELDS: tuple[str, ...] = (
+    "cpu_model",  # another CPU runs every kernel at another speed
+    "cpu_count",  # cores the run may use: thread pools and the noise of neighbours scale with it
+    "machine",  # the architecture (x86_64, aarch64): other instructions, other kernels
+    "system",  # the OS: scheduler, allocator and timer differ
+    "gpu_names",  # another GPU model is another machine for every CUDA case
+    "gpu_mig",  # a MIG slice is a fraction of the card: fewer SMs, less memory bandwidth
+    "threads",  # the thread count both frameworks were given
+    "tf32",  # TF32 matmuls trade precision for speed: another computation
+)
+# The software stack: recorded and compared, never a reason to refuse; an upgrade is exactly
+# what users want judged, so every difference is named beside the verdicts.
+STACK_FIELDS: tuple[str, ...] = (
     "python_version",
     "numpy_version",
     "torch_version",
@@ -33,15 +42,32 @@ FINGERPRINT_FIELDS: tuple[str, ...] = (
     "tensorflow_cuda",
     "tensorflow_cudnn",
     "keras_version",
-    "keras_backend",
-    "threads",
-    "tf32",
+    "jax_version",
+    "gpu_driver",
+    "twinbench_version",
 )
+# How a stack field is named to people ("torch 2.12.0 -> 2.13.0").
+STACK_LABELS: dict[str, str] = {
+    "python_version": "Python",
+    "numpy_version": "NumPy",
+    "torch_version": "torch",
+    "torch_cuda": "torch CUDA",
+    "torch_cudnn": "torch cuDNN",
+    "tensorflow_version": "TensorFlow",
+    "tensorflow_cuda": "TensorFlow CUDA",
+    "tensorflow_cudnn": "TensorFlow cuDNN",
+    "keras_version": "Keras",
+    "jax_version": "JAX",
+    "gpu_driver": "GPU driver",
+    "twinbench_version": "twinbench",
+}
 
 
 def collect_metadata(threads: int) -> dict[str, Any]:
     """Everything the run file records about where and with what it ran."""
-    md: dict[str, Any] = {"threads": threads, "tf32": False}
+    from twinbench import __version__
+
+    md: dict[str, Any] = {"threads": threads, "tf32": False, "twinbench_version": __version__}
     collect_system_metadata(md)
     collect_cpu_metadata(md)
     collect_gpu_metadata(md)
@@ -100,6 +126,7 @@ def collect_package_metadata(md: dict[str, Any]) -> None:
         ("torch_version", "torch"),
         ("tensorflow_version", "tensorflow"),
         ("keras_version", "keras"),
+        ("jax_version", "jax"),
         ("pytest_benchmark_version", "pytest-benchmark"),
     ):
         try:
@@ -117,28 +144,45 @@ def collect_torch_metadata(md: dict[str, Any]) -> None:
 
 
 def collect_tensorflow_metadata(md: dict[str, Any]) -> None:
-    """CUDA and cuDNN versions TensorFlow was built with, and the Keras backend."""
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
+    """CUDA and cuDNN versions TensorFlow was built with."""
     import tensorflow as tf
 
     build = tf.sysconfig.get_build_info()
     md["tensorflow_cuda"] = build.get("cuda_version")
     md["tensorflow_cudnn"] = build.get("cudnn_version")
-    md["keras_backend"] = keras.backend.backend()
 
 
-def fingerprint(md: dict[str, Any]) -> dict[str, Any]:
-    """The allowlisted fields of `md`: what must match for two runs to be comparable."""
-    return {field: md.get(field) for field in FINGERPRINT_FIELDS}
+def identity(md: dict[str, Any]) -> dict[str, Any]:
+    """The identity fields of `md`: what must match for two runs to be comparable."""
+    return {field: md.get(field) for field in IDENTITY_FIELDS}
 
 
-def fingerprint_id(fp: dict[str, Any]) -> str:
-    """Short stable hash of a fingerprint, used to name baselines."""
-    canonical = json.dumps(fp, sort_keys=True, separators=(",", ":"))
+def stack(md: dict[str, Any]) -> dict[str, Any]:
+    """The software-stack fields of `md`: compared between runs, differences named."""
+    return {field: md.get(field) for field in STACK_FIELDS}
+
+
+def identity_id(ident: dict[str, Any]) -> str:
+    """Short stable hash of a machine identity, used to name baselines and history series."""
+    canonical = json.dumps(ident, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-def fingerprint_differences(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """Fields whose values differ between two fingerprints: {field: (a, b)}."""
-    return {f: (a.get(f), b.get(f)) for f in FINGERPRINT_FIELDS if a.get(f) != b.get(f)}
+def differences(
+    a: dict[str, Any], b: dict[str, Any], fields: tuple[str, ...]
+) -> dict[str, tuple[Any, Any]]:
+    """Fields whose values differ between `a` and `b`: {field: (a, b)}, in `fields` order."""
+    return {f: (a.get(f), b.get(f)) for f in fields if a.get(f) != b.get(f)}
+
+
+def describe_stack_changes(changes: dict[str, Any], verb: str = "") -> str:
+    """ "torch 2.12.0 -> 2.13.0, Keras 3.14.0 -> 3.15.1": the changes as people read them
+    (`verb` goes after the name: " went" gives "torch went 2.12.0 -> 2.13.0")."""
+    return ", ".join(
+        f"{STACK_LABELS.get(field, field)}{verb} {_version(old)} -> {_version(new)}"
+        for field, (old, new) in changes.items()
+    )
+
+
+def _version(value: Any) -> str:
+    return "none" if value in (None, "") else str(value)

@@ -14,7 +14,7 @@ from twinbench.core.cases import Case
 from twinbench.core.status import Status
 from twinbench.execute.case import CaseResult, CaseRun, describe
 from twinbench.execute.fit import fit_summary
-from twinbench.results.metadata import fingerprint, fingerprint_id
+from twinbench.results.metadata import identity, identity_id, stack
 from twinbench.results.storage import SCHEMA_VERSION
 
 
@@ -26,7 +26,7 @@ def build_run(
     probe: dict[str, float | None] | None = None,
 ) -> dict[str, Any]:
     """The whole run file; `test_names` maps a case id to its pytest node id."""
-    fp = fingerprint(metadata)
+    ident = identity(metadata)
     now = datetime.now(UTC)
     return {
         "machine_info": _machine_info(metadata),
@@ -44,8 +44,11 @@ def build_run(
             "started": settings.get("started"),
             "settings": settings,
             "metadata": metadata,
-            "fingerprint": fp,
-            "fingerprint_id": fingerprint_id(fp),
+            # Where and what was measured (must match a baseline's) and with which software
+            # (compared with the baseline's, every change named): metadata.py says why.
+            "identity": ident,
+            "identity_id": identity_id(ident),
+            "stack": stack({**metadata, "twinbench_version": __version__}),
             "unmeasured": [describe(r) for r in runs if r.status != Status.OK],
             "probe": probe or {},
         },

@@ -19,8 +19,9 @@ from typing import Any
 
 import orjson
 
-from twinbench.core.cases import Case, migrate_case_id
-from twinbench.core.jsonfile import RunFileError, write_json_atomic
+from twinbench.core.cases import Case
+from twinbench.core.jsonfile import RunFileError, require, write_json_atomic
+from twinbench.results.migrations import migrate
 
 # Format history (bump on any incompatible change, add a migration for the old version):
 #   1 (2026-11): first version; case ids model-framework-device-mode-bN.
@@ -28,7 +29,14 @@ from twinbench.core.jsonfile import RunFileError, write_json_atomic
 #                precision-bN, `extra_info.case` gains variant and precision, groups name the
 #                Keras/PyTorch pair. Version-1 files are migrated on read (their cases ran
 #                the default variants, graph and eager, in fp32); the file is not rewritten.
-SCHEMA_VERSION = 2
+#   3 (2026-12): `fingerprint`/`fingerprint_id` split into `identity`/`identity_id` (where and
+#                what is measured: must match; names the baseline) and `stack` (software
+#                versions: compared, changes named); the comparison records `identity_changes`
+#                and `stack_changes`; Keras on JAX/PyTorch has its own framework value
+#                (keras_jax, keras_torch) instead of a `keras_backend` machine field;
+#                `extra_info.confirmation` is always a list of rounds. Each step is a function
+#                in `migrations` (STEPS), applied on read.
+SCHEMA_VERSION = 3
 
 
 def new_run_filename(now: datetime | None = None) -> str:
@@ -66,8 +74,7 @@ def read_run(path: Path | str) -> dict[str, Any]:
         finite = True
     except orjson.JSONDecodeError:
         data, finite = _read_lenient(raw, path), False
-    if _schema_version(data, path) == 1:
-        migrate_v1(data, path)
+    migrate(data, _schema_version(data, path), path)
     validate_run(data, path, finite=finite)
     return data
 
@@ -87,8 +94,8 @@ def _schema_version(data: Any, path: Path | str) -> int:
     """The file's schema version; RunFileError when it has none or one this twinbench lacks."""
     if not isinstance(data, dict):
         raise RunFileError(path, "top level is not a JSON object")
-    section = _require(data, "twinbench", dict, path)
-    version: int = _require(section, "schema_version", int, path, "twinbench.schema_version")
+    section = require(data, "twinbench", dict, path)
+    version: int = require(section, "schema_version", int, path, "twinbench.schema_version")
     if version > SCHEMA_VERSION:
         raise RunFileError(
             path,
@@ -99,47 +106,6 @@ def _schema_version(data: Any, path: Path | str) -> int:
     if version < 1:
         raise RunFileError(path, f"unknown schema version {version}", "twinbench.schema_version")
     return version
-
-
-def migrate_v1(data: dict[str, Any], path: Path | str = "<run>") -> None:
-    """Rewrite a version-1 run in place as version 2: every case id gets its variant and
-    precision (the default variant, fp32: all that version 1 measured)."""
-    section = data["twinbench"]
-    for i, bench in enumerate(_require(data, "benchmarks", list, path)):
-        key = f"benchmarks[{i}]"
-        old = _require(bench, "param", str, path, f"{key}.param")
-        case = Case.from_id(_migrated_id(old, path, f"{key}.param"))
-        bench["param"] = case.id
-        bench["group"] = case.group
-        if isinstance(bench.get("params"), dict):
-            bench["params"]["case"] = case.id
-        for field in ("name", "fullname"):
-            if isinstance(bench.get(field), str):
-                bench[field] = bench[field].replace(f"[{old}]", f"[{case.id}]")
-        extra = bench.get("extra_info")
-        if isinstance(extra, dict) and isinstance(extra.get("case"), dict):
-            extra["case"] = {**extra["case"], "variant": case.variant, "precision": "fp32"}
-    for i, item in enumerate(_require(section, "unmeasured", list, path, "twinbench.unmeasured")):
-        where = f"twinbench.unmeasured[{i}].case"
-        item["case"] = _migrated_id(_require(item, "case", str, path, where), path, where)
-    comparison = section.get("comparison")
-    for i, verdict in enumerate(comparison.get("verdicts", []) if comparison else []):
-        where = f"twinbench.comparison.verdicts[{i}].case_id"
-        old = _require(verdict, "case_id", str, path, where)
-        verdict["case_id"] = _migrated_id(old, path, where)
-    selection = section.get("settings", {}).get("selection")
-    if isinstance(selection, dict):
-        selection.setdefault("variants", ["graph", "eager"])
-        selection.setdefault("precisions", ["fp32"])
-    section["schema_version"] = SCHEMA_VERSION
-    section["migrated_from"] = 1
-
-
-def _migrated_id(old: str, path: Path | str, where: str) -> str:
-    try:
-        return migrate_case_id(old)
-    except ValueError as error:
-        raise RunFileError(path, str(error), where) from error
 
 
 def validate_run(data: Any, path: Path | str = "<run>", finite: bool = False) -> None:
@@ -155,45 +121,33 @@ def validate_run(data: Any, path: Path | str = "<run>", finite: bool = False) ->
     section = data["twinbench"]
     if not finite:
         _find_non_finite(data, "", path)
-    _require(section, "metadata", dict, path, "twinbench.results.metadata")
-    _require(section, "fingerprint", dict, path, "twinbench.fingerprint")
-    for i, item in enumerate(_require(section, "unmeasured", list, path, "twinbench.unmeasured")):
+    require(section, "metadata", dict, path, "twinbench.results.metadata")
+    require(section, "identity", dict, path, "twinbench.identity")
+    require(section, "identity_id", str, path, "twinbench.identity_id")
+    require(section, "stack", dict, path, "twinbench.stack")
+    for i, item in enumerate(require(section, "unmeasured", list, path, "twinbench.unmeasured")):
         _require_case_id(item, "case", path, f"twinbench.unmeasured[{i}].case")
-    for i, bench in enumerate(_require(data, "benchmarks", list, path)):
+    for i, bench in enumerate(require(data, "benchmarks", list, path)):
         key = f"benchmarks[{i}]"
         _require_case_id(bench, "param", path, f"{key}.param")
-        stats = _require(bench, "stats", dict, path, f"{key}.stats")
-        samples = _require(stats, "data", list, path, f"{key}.stats.data")
+        stats = require(bench, "stats", dict, path, f"{key}.stats")
+        samples = require(stats, "data", list, path, f"{key}.stats.data")
         if not samples:
             raise RunFileError(path, "no samples", f"{key}.stats.data")
         for field in ("median", "min", "max", "mean", "iterations"):
-            _require(stats, field, (int, float), path, f"{key}.stats.{field}")
-        extra = _require(bench, "extra_info", dict, path, f"{key}.extra_info")
+            require(stats, field, (int, float), path, f"{key}.stats.{field}")
+        extra = require(bench, "extra_info", dict, path, f"{key}.extra_info")
         for j, process in enumerate(
-            _require(extra, "processes", list, path, f"{key}.extra_info.processes")
+            require(extra, "processes", list, path, f"{key}.extra_info.processes")
         ):
-            _require(process, "samples", list, path, f"{key}.extra_info.processes[{j}].samples")
+            require(process, "samples", list, path, f"{key}.extra_info.processes[{j}].samples")
 
 
 def _require_case_id(obj: Any, key: str, path: Path | str, where: str) -> None:
     try:
-        Case.from_id(_require(obj, key, str, path, where))
+        Case.from_id(require(obj, key, str, path, where))
     except ValueError as error:
         raise RunFileError(path, str(error), where) from error
-
-
-def _require(obj: Any, key: str, kind: Any, path: Path | str, where: str | None = None) -> Any:
-    if not isinstance(obj, dict) or key not in obj:
-        raise RunFileError(path, "missing", where or key)
-    value = obj[key]
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise RunFileError(path, f"expected {_kind_name(kind)}, got {value!r:.60}", where or key)
-    return value
-
-
-def _kind_name(kind: Any) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(k.__name__ for k in kinds)
 
 
 def _find_non_finite(value: Any, where: str, path: Path | str) -> None:
