@@ -13,6 +13,7 @@ from typing import Any
 from twinbench.core.cases import Case, execution_order
 from twinbench.core.status import Status
 from twinbench.execute.case import CaseResult, result_from_json
+from twinbench.measure.gpu import worker_environment
 from twinbench.measure.timing import TimingSettings
 
 
@@ -35,6 +36,7 @@ class Worker:
             stderr=self.log,
             text=True,
             bufsize=1,
+            env=worker_environment(),
         )
 
     def wait_ready(self) -> None:

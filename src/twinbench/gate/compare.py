@@ -81,6 +81,7 @@ def compare_runs(
         base_rows = {row.case.id: row for row in case_rows(baseline)}
         drift = machine_drift(baseline, current)
     scale = drift if settings.normalise and drift else 1.0
+    scales = _device_scales(baseline, current, settings, scale)
     verdicts = []
     for row in case_rows(current):
         base = base_rows.get(row.case.id)
@@ -101,14 +102,25 @@ def compare_runs(
                 Verdict(row.case.id, Outcome.INCOMPARABLE, note=f"fingerprint differs: {fields}")
             )
         else:
-            verdicts.append(judge_case(base, row, settings, scale))
+            verdicts.append(judge_case(base, row, settings, scales.get(row.case.device, scale)))
     return Comparison(verdicts=verdicts, fingerprint_changes=changes, drift=drift, scale=scale)
 
 
-def machine_drift(baseline: dict[str, Any], current: dict[str, Any]) -> float | None:
-    """How much slower the machine-speed probe ran now than in the baseline."""
-    before, now = probe_seconds(baseline), probe_seconds(current)
+def machine_drift(
+    baseline: dict[str, Any], current: dict[str, Any], device: str = "cpu"
+) -> float | None:
+    """How much slower `device`'s speed probe ran now than in the baseline."""
+    before, now = probe_seconds(baseline, device), probe_seconds(current, device)
     return now / before if before and now else None
+
+
+def _device_scales(
+    baseline: dict[str, Any] | None, current: dict[str, Any], settings: GateSettings, cpu: float
+) -> dict[str, float]:
+    """What each device's times are divided by: CUDA cases by the GPU probe's drift (1 when
+    either run has none), never by the CPU probe's."""
+    gpu = machine_drift(baseline, current, "cuda") if baseline is not None else None
+    return {"cpu": cpu, "cuda": gpu if settings.normalise and gpu else 1.0}
 
 
 def judge_case(
