@@ -81,7 +81,7 @@ def compare_runs(
         base_rows = {row.case.id: row for row in case_rows(baseline)}
         drift = machine_drift(baseline, current)
     scale = drift if settings.normalise and drift else 1.0
-    scales = _device_scales(baseline, current, settings, scale)
+    scales = device_scales(baseline, current, settings, scale)
     verdicts = []
     for row in case_rows(current):
         base = base_rows.get(row.case.id)
@@ -114,7 +114,7 @@ def machine_drift(
     return now / before if before and now else None
 
 
-def _device_scales(
+def device_scales(
     baseline: dict[str, Any] | None, current: dict[str, Any], settings: GateSettings, cpu: float
 ) -> dict[str, float]:
     """What each device's times are divided by: CUDA cases by the GPU probe's drift (1 when
