@@ -8,7 +8,14 @@ from typing import Any
 
 from twinbench.core.cases import Case
 from twinbench.core.status import Status
-from twinbench.execute.case import CaseResult, execute_case, result_from_json, result_to_json
+from twinbench.execute.case import (
+    CaseResult,
+    execute_case,
+    merge,
+    result_from_json,
+    result_to_json,
+    throttle_notes,
+)
 from twinbench.measure.timing import TimingSettings
 from twinbench.runners.base import prepared_case
 
@@ -120,3 +127,11 @@ def test_an_error_in_flops_or_numerics_is_the_case_error_and_memory_is_released(
     assert result.status == Status.ERROR and result.ends_worker
     assert "device-side assert" in (result.reason or "")
     assert runner.released == 1  # after the extras, not before them
+
+
+def test_a_case_that_ran_throttled_gets_a_note_and_a_cool_one_none():
+    hot = run(AllocatingRunner(), gpu_watch=lambda: {"throttle_reasons": ["hw_thermal_slowdown"]})
+    cool = run(AllocatingRunner(), gpu_watch=lambda: {"throttle_reasons": []})
+    notes = throttle_notes([merge(CUDA_CASE, [hot]), merge(CUDA_CASE, [cool])])
+    assert len(notes) == 1
+    assert CUDA_CASE.id in notes[0] and "hw_thermal_slowdown" in notes[0]

@@ -185,3 +185,12 @@ def test_workers_get_no_jax_preallocation_unless_the_user_chose(monkeypatch):
     assert gpu.worker_environment()["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
     monkeypatch.setenv("XLA_PYTHON_CLIENT_PREALLOCATE", "true")
     assert gpu.worker_environment()["XLA_PYTHON_CLIENT_PREALLOCATE"] == "true"
+
+
+def test_tf32_is_read_from_what_the_workers_reported():
+    from twinbench.results.metadata import tf32_in_use
+
+    off = {"torch": {"tf32_matmul": False, "tf32_cudnn": False}, "keras": {"tf32": False}}
+    assert tf32_in_use(off) is False
+    assert tf32_in_use(off | {"torch": {"tf32_matmul": False, "tf32_cudnn": True}}) is True
+    assert tf32_in_use(off | {"keras": {"tf32": True}}) is True

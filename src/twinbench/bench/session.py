@@ -12,7 +12,7 @@ import pytest
 from twinbench.bench.resolve import BenchOptions
 from twinbench.core.cases import DEFAULT_VARIANTS, Case
 from twinbench.core.status import Status
-from twinbench.execute.case import CaseRun, merge
+from twinbench.execute.case import CaseRun, merge, throttle_notes
 from twinbench.execute.fit import fit_unsupported, learning_problem
 from twinbench.execute.numerics import refresh_references
 from twinbench.execute.pool import WorkerPool
@@ -23,6 +23,7 @@ from twinbench.measure.probe import measure_probe, wait_for_calm
 from twinbench.measure.timing import loop_overhead_per_step
 from twinbench.render.text import run_summary
 from twinbench.results.baselines import save_baseline
+from twinbench.results.metadata import tf32_in_use
 from twinbench.results.runfile import build_run
 from twinbench.results.storage import RunFileError, write_run
 
@@ -111,6 +112,8 @@ class BenchSession:
         from twinbench.results.metadata import collect_metadata  # imports both frameworks: only now
 
         metadata = collect_metadata(self.options.threads)
+        metadata["tf32"] = tf32_in_use(self.pool.runner_metadata)
+        self.notes += throttle_notes(self.runs)
         self.run = build_run(self.runs, metadata, self.settings(), self.test_names, self.probe)
         results_dir = self.options.results_dir
         if self.options.compare:

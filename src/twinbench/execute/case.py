@@ -201,6 +201,26 @@ def merge(case: Case, processes: list[CaseResult]) -> CaseRun:
     )
 
 
+def throttle_notes(runs: list[CaseRun]) -> list[str]:
+    """One line per CUDA case whose GPU was throttled at its start or end (NVML telemetry)."""
+    notes = []
+    for run in runs:
+        reasons = sorted(
+            {
+                reason
+                for process in run.processes
+                for sample in (process.gpu_telemetry or {}).values()
+                for reason in (sample or {}).get("throttle_reasons") or []
+            }
+        )
+        if reasons:
+            notes.append(
+                f"{run.case.id}: the GPU was throttled ({', '.join(reasons)}); its times "
+                "measure the GPU's state as much as the code"
+            )
+    return notes
+
+
 def result_to_json(result: CaseResult) -> dict[str, Any]:
     """A CaseResult as plain JSON data (worker -> parent)."""
     data = asdict(result)

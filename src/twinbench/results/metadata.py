@@ -85,6 +85,13 @@ def collect_gpu_metadata(md: dict[str, Any]) -> None:
     md["gpu_source"] = found["gpu_source"]
 
 
+def tf32_in_use(frameworks: dict[str, dict[str, Any]]) -> bool:
+    """Whether any framework's workers let float32 matmuls or convolutions use TF32, by the
+    settings the workers reported (`Runner.metadata`), not by what this process assumes."""
+    keys = ("tf32", "tf32_matmul", "tf32_cudnn")
+    return any(bool(meta.get(key)) for meta in frameworks.values() for key in keys)
+
+
 def collect_package_metadata(md: dict[str, Any]) -> None:
     """Installed versions, read without importing the packages."""
     for field, dist in (
