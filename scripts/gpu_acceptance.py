@@ -12,6 +12,14 @@ to take a few minutes (well under 10) on one data-centre GPU.
 
 Writes SUMMARY.json and SUMMARY.txt under --out; exits 1 when a CUDA path failed, 0 when all
 ran (or skipped with a reason), and 0 with a "no GPU" summary on a machine without one.
+
+Until this script has passed on a GPU, every path it runs is unverified on CUDA (only proven
+with fakes at the boundary): PyTorch CUDA (sync, cudnn.benchmark, torch.compile, bf16
+autocast, the fit loop with pinned memory, allocator peaks); Keras on TensorFlow's GPU (memory
+growth, soft placement off, XLA, mixed bfloat16, model.fit, TF's memory stats); Keras on JAX's
+and on PyTorch's GPU (device-resident inputs, the jitted/eager training loops, memory stats);
+real NVML answers (MIG handles, clock-event reasons); the GPU probe; a sticky CUDA error
+ending a worker; one GPU worker at a time after an out-of-memory error.
 """
 
 from __future__ import annotations
