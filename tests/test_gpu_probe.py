@@ -55,18 +55,30 @@ def test_the_probe_child_reports_seconds_or_none():
 
         return run
 
-    assert gpu_probe.measure_gpu_probe(run=answering({"seconds": 0.0012})) == 0.0012
-    assert gpu_probe.measure_gpu_probe(run=answering({"seconds": None, "reason": "no"})) is None
+    def probe(run):
+        return gpu_probe.measure_gpu_probe(run=run, gpu_visible=lambda: True)
+
+    assert probe(answering({"seconds": 0.0012})) == 0.0012
+    assert probe(answering({"seconds": None, "reason": "no"})) is None
 
     def hanging(*args, **kwargs):
         raise subprocess.TimeoutExpired("probe", 300)
 
-    assert gpu_probe.measure_gpu_probe(run=hanging) is None
+    assert probe(hanging) is None
 
 
-def test_on_this_machine_without_a_gpu_the_probe_is_none(monkeypatch):
+def test_without_a_visible_gpu_no_child_process_starts(monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    assert gpu_probe.measure_gpu_probe(timeout_s=120) is None
+
+    def never(*args, **kwargs):
+        raise AssertionError("a probe process started without a GPU")
+
+    assert gpu_probe.measure_gpu_probe(run=never) is None
+
+
+def test_the_probe_child_itself_answers_none_without_a_gpu(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert gpu_probe.measure_gpu_probe(timeout_s=120, gpu_visible=lambda: True) is None
 
 
 def test_the_probe_takes_the_fastest_timing_per_product():

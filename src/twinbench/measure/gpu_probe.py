@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from twinbench.measure.gpu import worker_environment
+from twinbench.measure.gpu import collect_gpus, load_nvml, worker_environment
 
 # Matrix side and repetitions: about a millisecond per product on a current data-centre GPU,
 # long against launch overhead; the fastest of REPEAT timings of PRODUCTS products.
@@ -85,11 +85,21 @@ def probe_here() -> dict[str, Any]:
     return {"seconds": None, "reason": "no framework here sees a CUDA device"}
 
 
+def any_gpu_visible() -> bool:
+    """Whether NVML or nvidia-smi sees a GPU that CUDA_VISIBLE_DEVICES leaves visible."""
+    return bool(collect_gpus(load_nvml())["gpus"])
+
+
 def measure_gpu_probe(
-    timeout_s: float = 300.0, run: Callable[..., Any] = subprocess.run
+    timeout_s: float = 300.0,
+    run: Callable[..., Any] = subprocess.run,
+    gpu_visible: Callable[[], bool] = any_gpu_visible,
 ) -> float | None:
     """The probe measured in a child process, seconds per product; None without a GPU (or
-    when the child fails: the run goes on without GPU normalisation)."""
+    when the child fails: the run goes on without GPU normalisation). Without a visible GPU
+    no child starts: importing a framework there would cost seconds for nothing."""
+    if not gpu_visible():
+        return None
     try:
         done = run(
             [sys.executable, "-m", "twinbench.measure.gpu_probe"],
