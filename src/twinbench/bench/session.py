@@ -12,16 +12,18 @@ import pytest
 from twinbench.bench.resolve import BenchOptions
 from twinbench.core.cases import DEFAULT_VARIANTS, Case, reference_framework
 from twinbench.core.status import Status
-from twinbench.execute.case import CaseRun, merge
+from twinbench.execute.case import CaseRun, merge, throttle_notes
 from twinbench.execute.fit import fit_unsupported, learning_problem
 from twinbench.execute.numerics import refresh_references
 from twinbench.execute.pool import WorkerPool
 from twinbench.gate.confirm import ROUND_GAP_S
 from twinbench.gate.session_gate import GateOutcome, Remeasurement, run_gate, verdict_lines
+from twinbench.measure.gpu_probe import measure_gpu_probe
 from twinbench.measure.probe import measure_probe, wait_for_calm
 from twinbench.measure.timing import loop_overhead_per_step
 from twinbench.render.text import run_summary
 from twinbench.results.baselines import save_baseline
+from twinbench.results.metadata import tf32_in_use
 from twinbench.results.runfile import build_run
 from twinbench.results.storage import RunFileError, write_run
 
@@ -59,6 +61,7 @@ class BenchSession:
         if self.loop_overhead_s is None:
             self.loop_overhead_s = loop_overhead_per_step()
             self.probe["start_s"] = measure_probe()
+            self.probe["gpu_start_s"] = self._gpu_probe()
         run = merge(case, self.pool.measure(case, self.options.profile.timing))
         self.runs.append(run)
         if run.status == Status.SKIPPED:
@@ -71,6 +74,10 @@ class BenchSession:
         if problem:  # timed and recorded, but a model that did not learn is no benchmark
             pytest.fail(problem, pytrace=False)
         return run
+
+    def _gpu_probe(self) -> float | None:
+        """The GPU speed probe when this run measures CUDA cases (a child process)."""
+        return measure_gpu_probe() if "cuda" in self.options.selection.devices else None
 
     def settings(self) -> dict[str, Any]:
         """How this run was configured, for the run file."""
@@ -101,9 +108,12 @@ class BenchSession:
         if not self.runs:
             return False
         self.probe["end_s"] = measure_probe()
+        self.probe["gpu_end_s"] = self._gpu_probe()
         from twinbench.results.metadata import collect_metadata  # imports both frameworks: only now
 
         metadata = collect_metadata(self.options.threads)
+        metadata["tf32"] = tf32_in_use(self.pool.runner_metadata)
+        self.notes += throttle_notes(self.runs)
         self.run = build_run(self.runs, metadata, self.settings(), self.test_names, self.probe)
         results_dir = self.options.results_dir
         if self.options.compare:

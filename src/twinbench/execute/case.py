@@ -44,6 +44,27 @@ class CaseResult:
     details: str | None = None
     # Skipped because the case's device is not visible: the one skip --require-gpu fails.
     device_missing: bool = False
+    # CUDA cases: NVML telemetry of the GPU at the case's start and end ({"start", "end"}).
+    gpu_telemetry: dict[str, Any] | None = None
+    # The error left the device unusable (a non-OOM CUDA error is sticky): the worker exits
+    # after replying, so the next case gets a fresh process.
+    ends_worker: bool = False
+
+
+# What a CUDA error that poisons the process' context says (CUDA runtime, cuBLAS, cuDNN, XLA).
+STICKY_DEVICE_ERRORS = (
+    "CUDA error",
+    "cudaError",
+    "CUBLAS_STATUS",
+    "CUDNN_STATUS",
+    "illegal memory access",
+    "CUDA_ERROR",
+)
+
+
+def ends_worker(error: BaseException, out_of_memory: bool) -> bool:
+    """Whether `error` is a device error after which this process cannot measure again."""
+    return not out_of_memory and any(sign in str(error) for sign in STICKY_DEVICE_ERRORS)
 
 
 def execute_case(
@@ -52,21 +73,31 @@ def execute_case(
     case: Case,
     settings: TimingSettings,
     seed: int = 0,
+    after: Callable[[CaseResult], CaseResult] = lambda result: result,
+    gpu_watch: Callable[[], dict[str, Any]] | None = None,
 ) -> CaseResult:
-    """Build, check placement, time; never raises for errors inside the case."""
+    """Build, check placement, time, then `after` (FLOPs, numerics); never raises for errors
+    inside the case. `gpu_watch` samples the GPU's telemetry at a CUDA case's start and end."""
     rss_before = resident_set_bytes()
+    watch = gpu_watch if case.device == "cuda" and gpu_watch is not None else None
+    start = watch() if watch else None
     try:
-        return _measure_case(runner, load_spec(case.model), case, settings, seed, rss_before)
+        result = _measure_case(runner, load_spec(case.model), case, settings, seed, rss_before)
+        result = after(result)
     except Exception as error:  # isolation: the next case must still run
-        status = Status.OOM if runner.is_out_of_memory(error) else Status.ERROR
-        return CaseResult(
+        out_of_memory = runner.is_out_of_memory(error)
+        result = CaseResult(
             case=case,
-            status=status,
+            status=Status.OOM if out_of_memory else Status.ERROR,
             reason=f"{type(error).__name__}: {error}"[:500],
             details=traceback.format_exc(),
+            ends_worker=ends_worker(error, out_of_memory),
         )
     finally:
         runner.release()
+    if watch:
+        result.gpu_telemetry = {"start": start, "end": watch()}
+    return result
 
 
 def _measure_case(
@@ -85,8 +116,17 @@ def _measure_case(
     ran_on = prepared.placed_on(out)
     if ran_on != case.device:  # never let a silent CPU fallback pass as a CUDA figure
         raise WrongDevice(f"asked for {case.device}, the output is on {ran_on}")
+    # The first call traces, compiles and autotunes (cuDNN, XLA, Inductor): its peak is kept
+    # apart, and the steady-state window starts after it.
+    first_call_peak = runner.peak_memory(case.device)
+    del out
+    runner.reset_peak_memory(case.device)
     steady = measure(prepared.time_loops, settings)
-    memory = runner.peak_memory(case.device) | cpu_memory(rss_before)
+    memory = (
+        runner.peak_memory(case.device)
+        | {f"first_call_{key}": value for key, value in first_call_peak.items()}
+        | cpu_memory(rss_before)
+    )
     learned = prepared.evaluate() if prepared.evaluate is not None else None
     return CaseResult(
         case=case,
@@ -163,6 +203,26 @@ def merge(case: Case, processes: list[CaseResult]) -> CaseRun:
     )
 
 
+def throttle_notes(runs: list[CaseRun]) -> list[str]:
+    """One line per CUDA case whose GPU was throttled at its start or end (NVML telemetry)."""
+    notes = []
+    for run in runs:
+        reasons = sorted(
+            {
+                reason
+                for process in run.processes
+                for sample in (process.gpu_telemetry or {}).values()
+                for reason in (sample or {}).get("throttle_reasons") or []
+            }
+        )
+        if reasons:
+            notes.append(
+                f"{run.case.id}: the GPU was throttled ({', '.join(reasons)}); its times "
+                "measure the GPU's state as much as the code"
+            )
+    return notes
+
+
 def result_to_json(result: CaseResult) -> dict[str, Any]:
     """A CaseResult as plain JSON data (worker -> parent)."""
     data = asdict(result)
@@ -188,6 +248,8 @@ def result_from_json(data: dict[str, Any]) -> CaseResult:
         fit=data.get("fit"),
         details=data.get("details"),
         device_missing=bool(data.get("device_missing")),
+        gpu_telemetry=data.get("gpu_telemetry"),
+        ends_worker=bool(data.get("ends_worker")),
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from twinbench.core.cases import Case, execution_order
 from twinbench.core.status import Status
 from twinbench.execute.case import CaseResult, result_from_json
+from twinbench.measure.gpu import worker_environment
 from twinbench.measure.timing import TimingSettings
 
 
@@ -35,6 +36,7 @@ class Worker:
             stderr=self.log,
             text=True,
             bufsize=1,
+            env=worker_environment(),
         )
 
     def wait_ready(self) -> None:
@@ -106,28 +108,49 @@ class WorkerPool:
         self.framework: str | None = None
         self.workers: list[Worker] = []
         self.runner_metadata: dict[str, dict[str, Any]] = {}
+        # Set after a CUDA out-of-memory error with idle workers alive (see `measure`).
+        self.one_gpu_worker = False
 
     def measure(self, case: Case, timing: TimingSettings, seed: int = 0) -> list[CaseResult]:
-        """The case measured once in each worker, one after the other (never in parallel)."""
+        """The case measured once in each worker, one after the other (never in parallel).
+
+        On a GPU, idle workers keep memory (TensorFlow never returns what it grew to): the
+        first CUDA out-of-memory error while other workers are alive switches the pool to one
+        GPU worker alive at a time, and the case is measured again alone.
+        """
         self._switch_to(case.framework)
         results = []
-        for index, worker in enumerate(self.workers):
-            if not worker.alive():  # replace a worker a previous case killed
-                worker.close()
-                worker = self.workers[index] = Worker(case.framework, self.threads)
-                worker.wait_ready()
-            try:
-                reply = worker.request(case, timing, seed, self.numerics_dir)
-            except WorkerDied as died:
-                results.append(CaseResult(case=case, status=Status.ERROR, reason=str(died)))
-                continue
-            if "runner" in reply:
-                self.runner_metadata[case.framework] = reply["runner"]
-            result = result_from_json(reply["result"])
+        for index in range(len(self.workers)):
+            result = self._measure_in(index, case, timing, seed)
+            if result.status == Status.OOM and self._others_alive(index) and case.device == "cuda":
+                self.one_gpu_worker = True
+                for worker in self.workers:  # the failed one too: its pool may be fragmented
+                    worker.close()
+                result = self._measure_in(index, case, timing, seed)
+            if self.one_gpu_worker and case.device == "cuda":
+                self.workers[index].close()  # restarted when its turn comes again
             results.append(result)
             if result.status != "ok":
                 break  # the same failure in every process would only cost time
         return results
+
+    def _measure_in(self, index: int, case: Case, timing: TimingSettings, seed: int) -> CaseResult:
+        """The case in worker `index`, restarting it first if it is no longer running."""
+        worker = self.workers[index]
+        if not worker.alive():  # a previous case killed it, or the pool closed it
+            worker.close()
+            worker = self.workers[index] = Worker(case.framework, self.threads)
+            worker.wait_ready()
+        try:
+            reply = worker.request(case, timing, seed, self.numerics_dir)
+        except WorkerDied as died:
+            return CaseResult(case=case, status=Status.ERROR, reason=str(died))
+        if "runner" in reply:
+            self.runner_metadata[case.framework] = reply["runner"]
+        return result_from_json(reply["result"])
+
+    def _others_alive(self, index: int) -> bool:
+        return any(w.alive() for i, w in enumerate(self.workers) if i != index)
 
     def measure_all(self, cases: list[Case], timing: TimingSettings) -> dict[str, list[CaseResult]]:
         """Every case measured in this pool, framework by framework (a framework starts once)."""

@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import IO, Any
@@ -36,7 +37,7 @@ from twinbench.execute.numerics import (
     reference_path,
     stored_output,
 )
-from twinbench.measure.flops import count_step_flops
+from twinbench.measure.gpu import load_nvml, telemetry, visible_handles
 from twinbench.measure.timing import TimingSettings
 from twinbench.runners import load_runner
 from twinbench.runners.base import Runner
@@ -48,6 +49,7 @@ def serve(framework: str, threads: int, requests: IO[str], replies: IO[str]) -> 
     runner, startup_error = _start_runner(framework, threads)
     peaks: dict[str, float] = {}  # matmul peak per device, measured once per process
     checks: dict[tuple[str, ...], dict[str, Any]] = {}  # one numerics check per cell
+    gpu_watch = _gpu_watch()
     # Ready: the parent waits for every worker's import before measuring in any of them.
     replies.write(json.dumps({"ready": startup_error is None}) + "\n")
     replies.flush()
@@ -58,19 +60,26 @@ def serve(framework: str, threads: int, requests: IO[str], replies: IO[str]) -> 
             result = CaseResult(case=case, status=Status.ERROR, reason=startup_error)
         else:
             assert runner is not None
-            result = measure_one(runner, case, request)
-            if result.status == Status.OK:
-                result = with_flops(runner, result, peaks)
-                result = with_numerics(runner, result, request.get("numerics_dir"), checks)
+            after = _flops_and_numerics(runner, peaks, checks, request.get("numerics_dir"))
+            result = measure_one(runner, case, request, after, gpu_watch)
         reply: dict[str, Any] = {"result": result_to_json(result)}
-        if runner is not None:
+        if runner is not None and not result.ends_worker:
             reply["runner"] = runner.metadata()
         replies.write(json.dumps(reply, allow_nan=False) + "\n")
         replies.flush()
+        if result.ends_worker:  # a sticky CUDA error: the pool starts a fresh worker
+            return
 
 
-def measure_one(runner: Runner, case: Case, request: dict[str, Any]) -> CaseResult:
-    """Skip an unsupported case, device or variant, else measure the case in this process."""
+def measure_one(
+    runner: Runner,
+    case: Case,
+    request: dict[str, Any],
+    after: Callable[[CaseResult], CaseResult] = lambda result: result,
+    gpu_watch: Callable[[], dict[str, Any]] | None = None,
+) -> CaseResult:
+    """Skip an unsupported case, device or variant, else measure the case in this process,
+    then add `after` (FLOPs, numerics) inside the case's error isolation."""
     gap = unsupported(case) or fit_unsupported(case)
     no_device = None if gap else runner.device_available(case.device)
     unavailable = gap or no_device or runner.variant_available(case)
@@ -81,11 +90,14 @@ def measure_one(runner: Runner, case: Case, request: dict[str, Any]) -> CaseResu
         return CaseResult(case, Status.SKIPPED, reason=unavailable, device_missing=missing)
     # A fit step is an epoch: the profile's timing is for steps of micro- to milliseconds.
     timing = FIT_TIMING if case.mode == "fit" else TimingSettings(**request["timing"])
-    return execute_case(runner, load_spec, case, timing, seed=int(request.get("seed", 0)))
+    seed = int(request.get("seed", 0))
+    return execute_case(runner, load_spec, case, timing, seed, after, gpu_watch)
 
 
 def with_flops(runner: Runner, result: CaseResult, peaks: dict[str, float]) -> CaseResult:
     """Add the case's FLOPs per step and this process' peak FLOP/s on its device."""
+    from twinbench.measure.flops import count_step_flops  # torch: only when a case ran
+
     case = result.case
     if case.device not in peaks:
         peaks[case.device] = runner.peak_flops(case.device)
@@ -116,6 +128,7 @@ def with_numerics(
         reference_case = replace(case, batch=REFERENCE_BATCH)
         prepared = runner.prepare(load_spec(case.model), reference_case, REFERENCE_SEED)
         output = runner.to_numpy(prepared.run_once())
+        del prepared  # the second model: freed (execute_case releases caches after this)
         try:
             references = load_references(reference_path(Path(numerics_dir), case.model))
         except RunFileError as error:  # reported with the case, never treated as "no file"
@@ -125,6 +138,32 @@ def with_numerics(
             check = check_output(output, reference, case.precision)
             checks[key] = asdict(check)
     return replace(result, numerics=checks[key])
+
+
+def _flops_and_numerics(
+    runner: Runner,
+    peaks: dict[str, float],
+    checks: dict[tuple[str, ...], dict[str, Any]],
+    numerics_dir: str | None,
+) -> Callable[[CaseResult], CaseResult]:
+    """What a measured case gets added: FLOPs, the matmul peak, the numerics check."""
+
+    def after(result: CaseResult) -> CaseResult:
+        return with_numerics(runner, with_flops(runner, result, peaks), numerics_dir, checks)
+
+    return after
+
+
+def _gpu_watch() -> Callable[[], dict[str, Any]] | None:
+    """Telemetry of the GPU this worker's cases use (the first visible), None without NVML."""
+    nvml = load_nvml()
+    if nvml is None:
+        return None
+    try:
+        handle = visible_handles(nvml)[0]
+    except Exception:  # no visible GPU, or NVML cannot resolve CUDA_VISIBLE_DEVICES
+        return None
+    return lambda: telemetry(nvml, handle)
 
 
 def _start_runner(framework: str, threads: int) -> tuple[Runner | None, str | None]:

@@ -102,6 +102,7 @@ def compare_runs(
         comparison.drift = machine_drift(baseline, current)
     drift = comparison.drift
     comparison.scale = scale = drift if settings.normalise and drift else 1.0
+    scales = device_scales(baseline, current, settings, scale)
     refusal = comparison.refusal
     for row in case_rows(current):
         base = base_rows.get(row.case.id)
@@ -119,7 +120,8 @@ def compare_runs(
         ):
             comparison.verdicts.append(Verdict(row.case.id, Outcome.INCOMPARABLE, note=refusal))
         else:
-            comparison.verdicts.append(judge_case(base, row, settings, scale))
+            scale_of_device = scales.get(row.case.device, scale)
+            comparison.verdicts.append(judge_case(base, row, settings, scale_of_device))
     return comparison
 
 
@@ -128,10 +130,21 @@ def _describe_identity(changes: dict[str, tuple[Any, Any]]) -> str:
     return ", ".join(f"{name} {old!r} -> {new!r}" for name, (old, new) in changes.items())
 
 
-def machine_drift(baseline: dict[str, Any], current: dict[str, Any]) -> float | None:
-    """How much slower the machine-speed probe ran now than in the baseline."""
-    before, now = probe_seconds(baseline), probe_seconds(current)
+def machine_drift(
+    baseline: dict[str, Any], current: dict[str, Any], device: str = "cpu"
+) -> float | None:
+    """How much slower `device`'s speed probe ran now than in the baseline."""
+    before, now = probe_seconds(baseline, device), probe_seconds(current, device)
     return now / before if before and now else None
+
+
+def device_scales(
+    baseline: dict[str, Any] | None, current: dict[str, Any], settings: GateSettings, cpu: float
+) -> dict[str, float]:
+    """What each device's times are divided by: CUDA cases by the GPU probe's drift (1 when
+    either run has none), never by the CPU probe's."""
+    gpu = machine_drift(baseline, current, "cuda") if baseline is not None else None
+    return {"cpu": cpu, "cuda": gpu if settings.normalise and gpu else 1.0}
 
 
 def judge_case(

@@ -31,15 +31,23 @@ def measure_probe(repeat: int = 7) -> float:
     return best
 
 
-def probe_readings(run: dict) -> list[float]:
-    """The run's probe times that were measured: at its start and at its end."""
+# Run-file keys of each device's probe, at the run's start and end. CUDA cases are judged by
+# the GPU probe (`gpu_probe`): the CPU probe says nothing about the GPU's clocks.
+PROBE_KEYS: dict[str, tuple[str, str]] = {
+    "cpu": ("start_s", "end_s"),
+    "cuda": ("gpu_start_s", "gpu_end_s"),
+}
+
+
+def probe_readings(run: dict, device: str = "cpu") -> list[float]:
+    """The run's probe times for `device` that were measured: at its start and at its end."""
     probe = run["twinbench"].get("probe") or {}
-    return [v for v in (probe.get("start_s"), probe.get("end_s")) if v]
+    return [v for v in (probe.get(key) for key in PROBE_KEYS[device]) if v]
 
 
-def probe_seconds(run: dict) -> float | None:
-    """The run's probe time: the mean of its start and end measurements."""
-    values = probe_readings(run)
+def probe_seconds(run: dict, device: str = "cpu") -> float | None:
+    """The run's probe time for `device`: the mean of its start and end measurements."""
+    values = probe_readings(run, device)
     return sum(values) / len(values) if values else None
 
 

@@ -12,8 +12,6 @@ import hashlib
 import json
 import os
 import platform
-import shutil
-import subprocess
 import sys
 from importlib import metadata as importlib_metadata
 from typing import Any
@@ -44,6 +42,7 @@ STACK_FIELDS: tuple[str, ...] = (
     "keras_version",
     "jax_version",
     "gpu_driver",
+    "cuda_driver_version",
     "twinbench_version",
 )
 # How a stack field is named to people ("torch 2.12.0 -> 2.13.0").
@@ -59,6 +58,7 @@ STACK_LABELS: dict[str, str] = {
     "keras_version": "Keras",
     "jax_version": "JAX",
     "gpu_driver": "GPU driver",
+    "cuda_driver_version": "CUDA driver API",
     "twinbench_version": "twinbench",
 }
 
@@ -99,24 +99,25 @@ def collect_cpu_metadata(md: dict[str, Any]) -> None:
 
 
 def collect_gpu_metadata(md: dict[str, Any]) -> None:
-    """NVIDIA GPU names and driver version from nvidia-smi; empty where there is none."""
-    md["gpu_names"], md["gpu_driver"] = [], None
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
-        return
-    try:
-        out = subprocess.run(
-            [smi, "--query-gpu=name,driver_version", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return
-    rows = [line.split(",") for line in out.strip().splitlines() if "," in line]
-    md["gpu_names"] = [name.strip() for name, _ in rows]
-    md["gpu_driver"] = rows[0][1].strip() if rows else None
+    """The GPUs CUDA_VISIBLE_DEVICES shows (NVML, else nvidia-smi): gpu_names (a MIG slice's
+    name carries its profile, so two slices differ), gpu_driver, and per device its UUID,
+    compute capability, memory, MIG profile, power limit and application clocks."""
+    from twinbench.measure.gpu import collect_gpus, load_nvml
+
+    found = collect_gpus(load_nvml())
+    md["gpu_names"] = [gpu["name"] for gpu in found["gpus"]]
+    md["gpu_driver"] = found["gpu_driver"]
+    md["gpu_mig"] = found["gpus"][0]["mig_profile"] if found["gpus"] else None
+    md["cuda_driver_version"] = found.get("cuda_driver_version")
+    md["gpus"] = found["gpus"]
+    md["gpu_source"] = found["gpu_source"]
+
+
+def tf32_in_use(frameworks: dict[str, dict[str, Any]]) -> bool:
+    """Whether any framework's workers let float32 matmuls or convolutions use TF32, by the
+    settings the workers reported (`Runner.metadata`), not by what this process assumes."""
+    keys = ("tf32", "tf32_matmul", "tf32_cudnn")
+    return any(bool(meta.get(key)) for meta in frameworks.values() for key in keys)
 
 
 def collect_package_metadata(md: dict[str, Any]) -> None:

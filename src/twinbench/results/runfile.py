@@ -108,6 +108,7 @@ def process_entry(result: CaseResult) -> dict[str, Any]:
         "samples": measurement.samples,
         "memory": result.memory,
     }
+    entry |= {"gpu_telemetry": result.gpu_telemetry} if result.gpu_telemetry else {}
     return entry | ({"fit": result.fit} if result.fit else {})
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from twinbench.core.cases import Case
-from twinbench.measure.timing import TimeLoops
+from twinbench.measure.timing import TimeLoops, loop_timer
 from twinbench.zoo.spec import ModelSpec
 
 # Training hyper-parameters shared by both frameworks, so their steps do the same arithmetic.
@@ -84,10 +86,45 @@ class Counted:
         return self.step()
 
 
+Context = Callable[[], AbstractContextManager[Any]]
+
+
+def prepared_case(
+    step: Callable[[], Any],
+    sync: Callable[[Any], None],
+    context: Context = contextlib.nullcontext,
+    **fields: Any,
+) -> PreparedCase:
+    """A PreparedCase whose timed loop and first call run `step` the same way.
+
+    The first call enters `context` and ends with `sync(output)`, as every sample does, so
+    the first-call time covers the same work as a step plus what only the first call pays.
+    `fields` are PreparedCase's other fields (placed_on, keepalive, ...).
+    """
+
+    def run_once() -> Any:
+        with context():
+            out = step()
+        sync(out)
+        return out
+
+    return PreparedCase(time_loops=loop_timer(step, sync, context), run_once=run_once, **fields)
+
+
 # Square matrix product that stands for the hardware's peak (2*n^3 FLOPs per call).
 PEAK_MATMUL_SIZE = {"cpu": 1024, "cuda": 8192}
 
 
-def best_rate(time_call: Callable[[], float], flops: float, repeat: int = 5) -> float:
-    """FLOP/s of the fastest of `repeat` timed calls."""
-    return flops / min(time_call() for _ in range(repeat))
+def matmul_rate(
+    matmul: Callable[[], Any],
+    sync: Callable[[Any], None],
+    device: str,
+    context: Context = contextlib.nullcontext,
+    repeat: int = 5,
+) -> float:
+    """FLOP/s of the fastest of `repeat` timed pairs of `matmul` calls on a PEAK_MATMUL_SIZE
+    square matrix of `device`, after one untimed call (tracing, kernel selection)."""
+    n = PEAK_MATMUL_SIZE[device]
+    time_loops = loop_timer(matmul, sync, context)
+    time_loops(1)
+    return 2.0 * n**3 / min(time_loops(2) / 2 for _ in range(repeat))

@@ -9,6 +9,7 @@ every layer (bfloat16 compute, float32 variables; no loss scaling, which only fl
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 from collections.abc import Callable
@@ -22,14 +23,15 @@ import numpy as np
 import tensorflow as tf
 
 from twinbench.core.cases import Case
-from twinbench.measure.timing import loop_timer, no_sync
+from twinbench.measure.timing import no_sync
 from twinbench.runners.base import (
     LEARNING_RATE,
     MOMENTUM,
     PEAK_MATMUL_SIZE,
     Counted,
     PreparedCase,
-    best_rate,
+    matmul_rate,
+    prepared_case,
 )
 from twinbench.zoo.digits import accuracy, load_digits
 from twinbench.zoo.spec import ModelSpec, make_batch, use_mixed_bfloat16
@@ -96,10 +98,6 @@ class KerasRunner:
 
     name = "keras"
 
-    def __init__(self) -> None:
-        # Per device: why XLA cannot compile here (None: it can); checked once per process.
-        self._xla_problem: dict[str, str | None] = {}
-
     def configure(self, threads: int) -> None:
         if keras.backend.backend() != "tensorflow":
             raise RuntimeError(
@@ -116,6 +114,11 @@ class KerasRunner:
                 f"TensorFlow was initialised before twinbench could set threads: {error}"
             ) from error
         tf.config.experimental.enable_tensor_float_32_execution(False)
+        # No silent CPU fallback inside the graph: with soft placement off, an op that has no
+        # kernel for the device the case asked for raises instead of moving to the CPU
+        # (tf.config.set_soft_device_placement's documentation). The output-placement check
+        # only sees the last op. Written from TensorFlow's documentation; not yet run on a GPU.
+        tf.config.set_soft_device_placement(False)
 
     def device_available(self, device: str) -> str | None:
         if device == "cuda" and not tf.config.list_physical_devices("GPU"):
@@ -123,11 +126,7 @@ class KerasRunner:
         return None
 
     def variant_available(self, case: Case) -> str | None:
-        if case.variant != "xla":
-            return None
-        if case.device not in self._xla_problem:
-            self._xla_problem[case.device] = _try_xla(case.device)
-        return self._xla_problem[case.device]
+        return _try_xla(case.device) if case.variant == "xla" else None
 
     def prepare(self, spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
         if case.mode == "fit":
@@ -146,21 +145,8 @@ class KerasRunner:
                 step = make_infer_step(model, x, jit_compile)
             else:
                 step = make_train_step(model, make_optimizer(), x, y, jit_compile)
-        # TF enqueues GPU kernels asynchronously; copying the last output to the host waits
-        # for it (one stream). On the CPU the call returns when the work is done.
-        sync = _host_copy if case.device == "cuda" else no_sync
-
-        def run_once() -> tf.Tensor:
-            with scope():
-                out = step()
-            sync(out)
-            return out
-
-        return PreparedCase(
-            time_loops=loop_timer(step, sync, scope),
-            run_once=run_once,
-            placed_on=_placed_on,
-            keepalive=[model, x, y],
+        return prepared_case(
+            step, _device_sync(case.device), scope, placed_on=_placed_on, keepalive=[model, x, y]
         )
 
     def peak_flops(self, device: str) -> float:
@@ -168,10 +154,7 @@ class KerasRunner:
         with scope():
             a = tf.random.normal((n, n))
             matmul = tf.function(lambda: tf.linalg.matmul(a, a))
-        sync = _host_copy if device == "cuda" else no_sync
-        time_loops = loop_timer(matmul, sync, scope)
-        time_loops(1)  # first call: tracing, kernel selection
-        return best_rate(lambda: time_loops(2) / 2, 2.0 * n**3)
+        return matmul_rate(matmul, _device_sync(device), device, scope)
 
     def to_numpy(self, output: Any) -> np.ndarray:
         return to_numpy(output)
@@ -205,6 +188,7 @@ class KerasRunner:
             "cudnn_version": build.get("cudnn_version"),
             "gpus": [gpu.name for gpu in tf.config.list_physical_devices("GPU")],
             "tf32": tf.config.experimental.tensor_float_32_execution_enabled(),
+            "soft_device_placement": tf.config.get_soft_device_placement(),
         }
 
 
@@ -218,20 +202,17 @@ def _prepare_fit(spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
         x_train = spec.to_keras_layout(data.x_train)
         epoch = Counted(make_fit_epoch(model, x_train, data.y_train, case.batch))
 
-    def run_once() -> Any:
-        with scope():
-            _last_loss(epoch())
-        return model.trainable_variables[-1].value  # placement: where the trained weights live
-
     def evaluate() -> dict[str, Any]:
         with scope():
             logits = model(spec.to_keras_layout(data.x_test), training=False)
         return {"accuracy": accuracy(np.asarray(logits), data.y_test), "epochs": epoch.calls}
 
-    return PreparedCase(
-        time_loops=loop_timer(epoch, _last_loss, scope),
-        run_once=run_once,
-        placed_on=_placed_on,
+    return prepared_case(
+        epoch,
+        _last_loss,
+        scope,
+        # fit returns a History: where the trained weights live says where the work ran.
+        placed_on=lambda _history: _placed_on(model.trainable_variables[-1].value),
         keepalive=[model, data],
         evaluate=evaluate,
     )
@@ -249,6 +230,7 @@ def to_numpy(tensor: Any) -> np.ndarray:
     return np.asarray(tensor)
 
 
+@functools.cache  # once per process and device: the answer does not change
 def _try_xla(device: str) -> str | None:
     """None when XLA compiles and runs a tiny function on `device`, else the reason."""
     try:
@@ -266,6 +248,12 @@ def _device_scope(device: str) -> Callable[[], Any]:
 
 def _placed_on(out: tf.Tensor) -> str:
     return "cuda" if "GPU" in out.device.upper() else "cpu"
+
+
+def _device_sync(device: str) -> Callable[[Any], None]:
+    """TF enqueues GPU kernels asynchronously; copying the last output to the host waits for
+    it (one stream). On the CPU the call returns when the work is done."""
+    return _host_copy if device == "cuda" else no_sync
 
 
 def _host_copy(out: Any) -> None:

@@ -14,7 +14,6 @@ import contextlib
 import functools
 import gc
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from importlib import metadata as importlib_metadata
 from typing import Any
 
@@ -23,16 +22,23 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from twinbench.core.cases import Case
-from twinbench.measure.timing import loop_timer, no_sync
+from twinbench.measure.timing import no_sync
 from twinbench.runners.base import (
     LEARNING_RATE,
     MOMENTUM,
     PEAK_MATMUL_SIZE,
+    Context,
     Counted,
     PreparedCase,
-    best_rate,
+    matmul_rate,
+    prepared_case,
 )
-from twinbench.runners.pytorch_compile import compiled, dynamo_activity, try_compile
+from twinbench.runners.pytorch_compile import (
+    clear_compiled,
+    compiled,
+    dynamo_activity,
+    try_compile,
+)
 from twinbench.zoo.digits import accuracy, load_digits
 from twinbench.zoo.spec import ModelSpec, make_batch
 
@@ -52,14 +58,13 @@ def make_infer_step(model: torch.nn.Module, x: torch.Tensor) -> Callable[[], tor
     return lambda: model(x)
 
 
-def make_train_step(
+def make_batch_step(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    forward_context: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
-) -> Callable[[], torch.Tensor]:
-    """One step: forward, cross-entropy on logits, backward, optimizer update; returns the loss.
+    forward_context: Context = contextlib.nullcontext,
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """One step on the batch it is given: forward, cross-entropy on logits, backward,
+    optimizer update; returns the loss.
 
     `model` is a module in training mode, or its compiled wrapper; `forward_context` wraps
     the forward pass and the loss (autocast), not the backward pass.
@@ -67,7 +72,7 @@ def make_train_step(
     model.train()
     loss_fn = torch.nn.CrossEntropyLoss()
 
-    def step() -> torch.Tensor:
+    def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
         with forward_context():
             loss = loss_fn(model(x), y)
@@ -78,6 +83,18 @@ def make_train_step(
     return step
 
 
+def make_train_step(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    forward_context: Context = contextlib.nullcontext,
+) -> Callable[[], torch.Tensor]:
+    """`make_batch_step` on one fixed batch: the train mode's step."""
+    step = make_batch_step(model, optimizer, forward_context)
+    return lambda: step(x, y)
+
+
 def make_fit_epoch(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -85,19 +102,14 @@ def make_fit_epoch(
     device: torch.device,
 ) -> Callable[[], torch.Tensor]:
     """One epoch of the explicit loop over `loader`: the train step per batch; the last loss."""
-    model.train()
-    loss_fn = torch.nn.CrossEntropyLoss()
+    step = make_batch_step(model, optimizer)
 
     def epoch() -> torch.Tensor:
         loss = None
         for x, y in loader:
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            optimizer.step()
+            loss = step(x.to(device, non_blocking=True), y.to(device, non_blocking=True))
         assert loss is not None, "empty training split"
-        return loss.detach()
+        return loss
 
     return epoch
 
@@ -124,10 +136,6 @@ class TorchRunner:
 
     name = "torch"
 
-    def __init__(self) -> None:
-        # Per device: why torch.compile cannot build here (None: it can); checked once.
-        self._compile_problem: dict[str, str | None] = {}
-
     def configure(self, threads: int) -> None:
         torch.set_num_threads(threads)
         # Only settable before the first inter-op parallel work; harmless if already fixed.
@@ -136,6 +144,10 @@ class TorchRunner:
         # TF32 off: fp32 must mean fp32 on both sides (DESIGN decision 2).
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
+        # cuDNN picks the fastest convolution algorithm per shape on the first call, as
+        # TensorFlow and XLA autotune by default: otherwise convolution comparisons lean
+        # toward TensorFlow. The search lands in the first call, never in the samples.
+        torch.backends.cudnn.benchmark = torch.cuda.is_available()
 
     def device_available(self, device: str) -> str | None:
         if device == "cuda" and not torch.cuda.is_available():
@@ -143,11 +155,7 @@ class TorchRunner:
         return None
 
     def variant_available(self, case: Case) -> str | None:
-        if case.variant != "compile":
-            return None
-        if case.device not in self._compile_problem:
-            self._compile_problem[case.device] = try_compile(case.device)
-        return self._compile_problem[case.device]
+        return try_compile(case.device) if case.variant == "compile" else None
 
     def prepare(self, spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
         if case.mode == "fit":
@@ -158,27 +166,20 @@ class TorchRunner:
         x_np, y_np = make_batch(spec, case.batch, seed)
         x = torch.from_numpy(x_np).to(device)
         y = torch.from_numpy(y_np).to(device)
-        autocast: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
+        autocast: Context = contextlib.nullcontext
         if case.precision == "bf16":
             autocast = functools.partial(torch.autocast, device.type, dtype=torch.bfloat16)
         if case.mode == "infer":
             step = make_infer_step(forward, x)
             # Autocast entered once per sample, outside the timer, like inference_mode.
-            context: Callable[[], Any] = _stacked(torch.inference_mode, autocast)
+            context: Context = _stacked(torch.inference_mode, autocast)
         else:
             step = make_train_step(forward, make_optimizer(model), x, y, autocast)
             context = torch.enable_grad
-        sync = _cuda_sync if device.type == "cuda" else no_sync
-
-        def run_once() -> torch.Tensor:
-            with context():
-                out = step()
-            sync(out)
-            return out
-
-        return PreparedCase(
-            time_loops=loop_timer(step, sync, context),
-            run_once=run_once,
+        return prepared_case(
+            step,
+            device_sync(device.type),
+            context,
             placed_on=lambda out: out.device.type,
             keepalive=[model, x, y],
             compile_info=dynamo_activity() if case.variant == "compile" else dict,
@@ -187,10 +188,7 @@ class TorchRunner:
     def peak_flops(self, device: str) -> float:
         n = PEAK_MATMUL_SIZE[device]
         a = torch.randn(n, n, device=device)
-        sync = _cuda_sync if device == "cuda" else no_sync
-        time_loops = loop_timer(lambda: a @ a, sync)
-        time_loops(1)  # first call: kernel selection, allocation
-        return best_rate(lambda: time_loops(2) / 2, 2.0 * n**3)
+        return matmul_rate(lambda: a @ a, device_sync(device), device)
 
     def to_numpy(self, output: Any) -> np.ndarray:
         return to_numpy(output)
@@ -208,6 +206,7 @@ class TorchRunner:
         return isinstance(error, (torch.cuda.OutOfMemoryError, MemoryError))
 
     def release(self) -> None:
+        clear_compiled()  # a compiled case's graphs must not count toward the next one's peak
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
@@ -223,6 +222,7 @@ class TorchRunner:
             "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
             "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
             "tf32_cudnn": torch.backends.cudnn.allow_tf32,
+            "cudnn_benchmark": torch.backends.cudnn.benchmark,
             "numpy_version": importlib_metadata.version("numpy"),
         }
 
@@ -233,13 +233,6 @@ def _prepare_fit(spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
     model = spec.build_torch(seed).to(device)
     loader = make_fit_loader(data.x_train, data.y_train, case.batch, seed, device.type == "cuda")
     epoch = Counted(make_fit_epoch(model, make_optimizer(model), loader, device))
-    sync = _cuda_sync if device.type == "cuda" else no_sync
-
-    def run_once() -> torch.Tensor:
-        with torch.enable_grad():
-            out = epoch()
-        sync(out)
-        return out
 
     def evaluate() -> dict[str, Any]:
         model.eval()
@@ -248,9 +241,10 @@ def _prepare_fit(spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
         model.train()
         return {"accuracy": accuracy(to_numpy(logits), data.y_test), "epochs": epoch.calls}
 
-    return PreparedCase(
-        time_loops=loop_timer(epoch, sync, torch.enable_grad),
-        run_once=run_once,
+    return prepared_case(
+        epoch,
+        device_sync(device.type),
+        torch.enable_grad,
         placed_on=lambda out: out.device.type,
         keepalive=[model, loader],
         evaluate=evaluate,
@@ -265,8 +259,8 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
 
 
 def _stacked(
-    *contexts: Callable[[], AbstractContextManager[Any]],
-) -> Callable[[], AbstractContextManager[None]]:
+    *contexts: Context,
+) -> Context:
     """A context factory that enters each of `contexts`' contexts, in order."""
 
     @contextlib.contextmanager
@@ -277,6 +271,12 @@ def _stacked(
             yield
 
     return enter
+
+
+def device_sync(device: str) -> Callable[[Any], None]:
+    """What ends a timed region on `device`: a CUDA synchronize (kernels run asynchronously),
+    nothing on the CPU (a step returns when its work is done)."""
+    return _cuda_sync if device == "cuda" else no_sync
 
 
 def _cuda_sync(_out: Any) -> None:

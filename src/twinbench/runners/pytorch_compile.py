@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -35,6 +36,12 @@ def dynamo_activity() -> Callable[[], dict[str, int]]:
     }
 
 
+def clear_compiled() -> None:
+    """Drop every graph Dynamo compiled so far (they hold device memory and cached kernels)."""
+    torch._dynamo.reset()
+
+
+@functools.cache  # once per process and device: the answer does not change
 def try_compile(device: str) -> str | None:
     """None when torch.compile builds and runs a tiny function on `device`, else the reason.
 
