@@ -105,6 +105,8 @@ def process_entry(result: CaseResult) -> dict[str, Any]:
         "samples": measurement.samples,
         "memory": result.memory,
     }
+    if measurement.witness:  # interference witnesses per sample (measure/witness.py)
+        entry["witness"] = measurement.witness
     return entry | ({"fit": result.fit} if result.fit else {})
 
 
