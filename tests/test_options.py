@@ -31,6 +31,7 @@ BASE_VALUES = {
     "strict_gate": False,
     "normalise_by_probe": False,
     "confirm_rounds": 3,
+    "baseline_window": 0,
     "regression_threshold": 1.1,
     "case_threshold": [],
 }

@@ -91,4 +91,5 @@ def gate_settings(get: Callable[[str], Any]) -> GateSettings:
         case_thresholds=tuple(get("case_threshold") or ()),
         normalise=bool(get("normalise_by_probe")),
         confirm_rounds=get("confirm_rounds"),
+        baseline_window=get("baseline_window") or 0,
     )

@@ -20,6 +20,9 @@ class GateSettings:
     normalise: bool = False
     # Most re-measurement rounds per suspect; each look is tested at alpha / confirm_rounds.
     confirm_rounds: int = 3
+    # Pool the baseline from the last N comparable runs of the history (window.py); 0: use
+    # the saved baseline file.
+    baseline_window: int = 0
 
     def threshold_for(self, case_id: str) -> float:
         """The threshold that applies to `case_id`."""
