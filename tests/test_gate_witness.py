@@ -66,34 +66,34 @@ def test_without_proc_the_readings_that_need_it_are_left_out(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("setting", "framework", "factor"),
+    ("setting", "case_id", "factor"),
     [
-        ("", "torch", 1.0),
-        ("1.25", "keras", 1.25),
-        ("torch=1.5", "keras", 1.0),
-        ("keras=1.1,torch=1.5", "torch", 1.5),
+        ("", "mlp-torch-eager-cpu-infer-fp32-b1", 1.0),
+        ("1.25", "mlp-keras-graph-cpu-infer-fp32-b1", 1.25),
+        ("*-torch-*=1.5", "mlp-keras-graph-cpu-infer-fp32-b1", 1.0),
+        ("*-keras-*=1.1,*-b1=1.5", "mlp-torch-eager-cpu-infer-fp32-b1", 1.5),
     ],
 )
-def test_slowdown_setting(setting, framework, factor):
-    assert slowdown_factor(framework, setting) == factor
+def test_slowdown_setting(setting, case_id, factor):
+    assert slowdown_factor(case_id, setting) == factor
 
 
 def test_a_speedup_is_refused():
     with pytest.raises(ValueError, match=SLOWDOWN_ENV):
-        slowdown_factor("torch", "0.8")
+        slowdown_factor("mlp-torch-eager-cpu-infer-fp32-b1", "0.8")
 
 
 def test_injected_slowdown_is_real_time(monkeypatch):
-    monkeypatch.setenv(SLOWDOWN_ENV, "torch=1.5")
+    monkeypatch.setenv(SLOWDOWN_ENV, "*-torch-*=1.5")
 
     def time_loops(loops: int) -> float:
         start = time.perf_counter()
         spin(0.01)
         return time.perf_counter() - start
 
-    assert slowed(time_loops, "keras") is time_loops
+    assert slowed(time_loops, "mlp-keras-graph-cpu-infer-fp32-b1") is time_loops
     start = time.perf_counter()
-    reported = slowed(time_loops, "torch")(1)
+    reported = slowed(time_loops, "mlp-torch-eager-cpu-infer-fp32-b1")(1)
     took = time.perf_counter() - start
     assert reported >= 0.015
     assert took >= reported

@@ -84,7 +84,7 @@ def _measure_case(
     ran_on = prepared.placed_on(out)
     if ran_on != case.device:  # never let a silent CPU fallback pass as a CUDA figure
         raise WrongDevice(f"asked for {case.device}, the output is on {ran_on}")
-    steady = measure(slowed(prepared.time_loops, case.framework), settings)
+    steady = measure(slowed(prepared.time_loops, case.id), settings)
     memory = runner.peak_memory(case.device) | cpu_memory(rss_before)
     learned = prepared.evaluate() if prepared.evaluate is not None else None
     return CaseResult(
