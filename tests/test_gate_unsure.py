@@ -95,3 +95,18 @@ def test_notable_witnesses_of_the_run_are_shown_beside_the_verdict(tmp_path):
     (verdict,) = outcome.comparison.verdicts
     assert verdict.verdict == "ok"
     assert verdict.note.endswith("witnessed: steal 20%, cpu/wall 0.30")
+
+
+def test_the_nightly_issue_lists_unsure_cases_apart_without_failing(tmp_path, capsys):
+    import json
+
+    from twinbench.gate.regressions import main as list_failures
+
+    verdicts = [{"case_id": CASE, "verdict": "unsure", "ratio": 1.2, "note": "rounds disagree"}]
+    (tmp_path / "run.json").write_text(
+        json.dumps({"twinbench": {"comparison": {"verdicts": verdicts}}})
+    )
+    assert list_failures([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "No failing case" in out
+    assert f"- `{CASE}` **unsure**, 1.20x: rounds disagree" in out.split("unsure about these")[1]
