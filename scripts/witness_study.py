@@ -40,20 +40,20 @@ def record(args: argparse.Namespace) -> None:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    noise = subprocess.Popen(
-        [
+    noise = None
+    if args.noise_minutes > 0:  # 0: an evening without the generator
+        command = [
             sys.executable,
             "-m",
             "twinbench.tools.noise",
-            "--duration",
-            str(args.noise_minutes * 60),
             "--seed",
             str(args.seed),
+            "--duration",
+            str(args.noise_minutes * 60),
             "--log",
             str(out / "noise.jsonl"),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+        ]
+        noise = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     timing = PROFILES["quick"].timing
     cases = [Case.from_id(case_id) for case_id in args.cases.split(",")]
     end = time.time() + args.minutes * 60
@@ -78,7 +78,8 @@ def record(args: argparse.Namespace) -> None:
                     samples.flush()
             finally:
                 pool.close()
-    noise.wait()
+    if noise is not None:
+        noise.wait()
 
 
 def auc(positive: list[float], negative: list[float]) -> float | None:
