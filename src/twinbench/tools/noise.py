@@ -153,8 +153,7 @@ def on_windows(log: Path) -> list[tuple[float, float]]:
     return spans
 
 
-def parse_plan(argv: Sequence[str] | None = None) -> tuple[Plan, Path | None]:
-    """The plan and log path from the command line; exits with a usage error when out of range."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m twinbench.tools.noise",
         description="Switch a background CPU and memory-bandwidth load on and off in seeded "
@@ -208,9 +207,12 @@ def parse_plan(argv: Sequence[str] | None = None) -> tuple[Plan, Path | None]:
         metavar="FILE",
         help="append the JSON-lines log here (it is also printed)",
     )
-    args = parser.parse_args(argv)
-    kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
-    problems = [
+    return parser
+
+
+def _problems(args: argparse.Namespace, kinds: tuple[str, ...]) -> list[str]:
+    """What is out of range in the arguments ("" for each check that passed)."""
+    return [
         f"--duration must be in (0, {MAX_DURATION_S}]"
         if not 0 < args.duration <= MAX_DURATION_S
         else "",
@@ -225,6 +227,14 @@ def parse_plan(argv: Sequence[str] | None = None) -> tuple[Plan, Path | None]:
         if not 1 <= args.memory_mb <= MAX_MEMORY_MB
         else "",
     ]
+
+
+def parse_plan(argv: Sequence[str] | None = None) -> tuple[Plan, Path | None]:
+    """The plan and log path from the command line; exits with a usage error when out of range."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+    problems = _problems(args, kinds)
     for problem in filter(None, problems):
         parser.error(f"{problem}; see --help")
     plan = Plan(
