@@ -91,11 +91,11 @@ def test_an_ambiguous_first_round_leaves_the_suspect_open():
     assert last.confirmed is not None  # never open after the last round
 
 
-def test_a_round_without_samples_clears_with_a_reason():
+def test_a_round_without_samples_leaves_the_suspect_unsure_with_a_reason():
     rng = np.random.default_rng(2)
     base, current = processes(rng, 3, 1.0), processes(rng, 3, 2.0)
     decided = decide(suspect_of(base, current), base, current, [Round(())], SETTINGS)
-    assert (decided.verdict, decided.confirmed) == ("ok", False)
+    assert (decided.verdict, decided.confirmed) == ("unsure", False)
     assert "failed" in decided.note
 
 
@@ -149,6 +149,6 @@ def test_a_baseline_too_small_for_significance_says_so():
     base, current = ((1e-3,) * 5,), ((3e-3,) * 5,)
     rounds = [Round(((3e-3,) * 5,))] * 3
     decided = decide(suspect_of(base, current), base, current, rounds, SETTINGS)
-    assert (decided.verdict, decided.confirmed) == ("ok", False)
+    assert (decided.verdict, decided.confirmed) == ("unsure", False)
     assert "3 of 3 re-measurement round(s) agree" in decided.note
     assert "1 baseline process(es) cannot show significance (p >= 0.2" in decided.note

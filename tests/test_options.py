@@ -32,6 +32,7 @@ BASE_VALUES = {
     "normalise_by_probe": False,
     "confirm_rounds": 3,
     "like_for_like": False,
+    "baseline_window": 0,
     "regression_threshold": 1.1,
     "case_threshold": [],
 }

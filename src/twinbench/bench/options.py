@@ -233,6 +233,16 @@ def add_gate_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         "Python, CUDA or driver version makes every case incomparable (default: the stack is "
         "judged, and every change named above the verdicts)",
     )
+    addoption(
+        f"--{prefix}baseline-window",
+        type=non_negative_int,
+        default=0,
+        metavar="N",
+        help="judge against the last N runs of this machine identity in the history, pooled "
+        "(per case, none from before its latest confirmed regression or faster verdict), "
+        "instead of the saved baseline; falls back to the saved baseline while the history "
+        "holds none (default: 0, the saved baseline; the nightly workflow uses 7)",
+    )
     # Not `--strict`: pytest owns that flag (it turns on its own strict mode).
     addoption(
         f"--{prefix}strict-gate",

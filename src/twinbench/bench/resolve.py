@@ -103,4 +103,5 @@ def gate_settings(get: Callable[[str], Any]) -> GateSettings:
         normalise=bool(get("normalise_by_probe")),
         confirm_rounds=get("confirm_rounds"),
         like_for_like=bool(get("like_for_like")),
+        baseline_window=get("baseline_window") or 0,
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from twinbench.core.cases import Case
 from twinbench.core.status import Status
+from twinbench.measure.inject import slowed
 from twinbench.measure.timing import Measurement, TimingSettings, measure
 from twinbench.runners.base import Runner
 from twinbench.zoo.spec import ModelSpec
@@ -121,7 +122,7 @@ def _measure_case(
     first_call_peak = runner.peak_memory(case.device)
     del out
     runner.reset_peak_memory(case.device)
-    steady = measure(prepared.time_loops, settings)
+    steady = measure(slowed(prepared.time_loops, case.id), settings)
     memory = (
         runner.peak_memory(case.device)
         | {f"first_call_{key}": value for key, value in first_call_peak.items()}

@@ -24,13 +24,14 @@ class WorkerDied(RuntimeError):
 class Worker:
     """One `python -m twinbench.execute.worker` process serving one framework."""
 
-    def __init__(self, framework: str, threads: int) -> None:
+    def __init__(self, framework: str, threads: int, python: str | None = None) -> None:
         self.framework = framework
         # The frameworks log a screenful at start-up; keep it out of the report, but at hand
         # for the error message when the worker dies.
         self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")  # noqa: SIM115 (closed in close())
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "twinbench.execute.worker", framework, str(threads)],
+            # `python`: another environment's interpreter (the A/B command), else this one.
+            [python or sys.executable, "-m", "twinbench.execute.worker", framework, str(threads)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,

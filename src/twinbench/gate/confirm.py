@@ -16,8 +16,13 @@ A suspect becomes a confirmed regression only when
 - the pooled slowdown is significant at alpha / rounds (Bonferroni over the looks, so
   looking after every round does not raise the false-alarm rate above alpha).
 
-A suspect is cleared as soon as the pooled ratio falls below the threshold, once the rounds
-left cannot bring two agreeing ones, or when the last round still leaves it not significant.
+A suspect is decided without being confirmed as soon as the pooled ratio falls below the
+threshold, once the rounds left cannot bring two agreeing ones, or when the last round still
+leaves it not significant. It is then cleared (`ok`) when the latest round read it below the
+threshold, and `unsure` when the latest round still read it slower (the evidence is not enough
+either way: on a noisy host every round read some unchanged cases 1.13-1.37x slower, which the
+gate used to call `ok` like a real 15-25% slowdown), when no round could measure it, or when a
+confirmation rested on a round measured under witnessed interference (interference.py).
 A suspect is any case whose ratio reaches the threshold, significant or not: the rounds, not
 the first run, decide. With ``--confirm-rounds 1`` one agreeing round has to do.
 """
@@ -30,7 +35,9 @@ from typing import Any
 
 from twinbench.core.status import Outcome
 from twinbench.gate.compare import GateSettings, Verdict, judge_samples
+from twinbench.gate.interference import ProcessWitness, interference
 from twinbench.gate.stats import smallest_p_value
+from twinbench.measure.witness import process_summary
 
 Processes = tuple[tuple[float, ...], ...]
 
@@ -51,6 +58,15 @@ class Round:
     # machine (seconds); None when unknown (no probe could be taken, or a migrated round).
     probe_s: float | None = None
     waited_s: float | None = None
+    # Per process, its witnesses of interference (medians over samples); () when not recorded.
+    witnesses: tuple[ProcessWitness, ...] = ()
+
+
+# What a person can do about an `unsure` verdict (listed under the verdict table).
+UNSURE_ADVICE = (
+    "rerun it; pool more runs into the baseline (--save-baseline=extend, or"
+    " --baseline-window N); or raise this case's threshold (--case-threshold)"
+)
 
 
 def round_entry(
@@ -82,7 +98,9 @@ def decide(
     case_id = suspect.case_id
     measured = [r for r in rounds if r.processes]
     if not measured:
-        return replace(suspect, verdict=Outcome.OK, confirmed=False, note="re-measurement failed")
+        return replace(
+            suspect, verdict=Outcome.UNSURE, confirmed=False, note="re-measurement failed"
+        )
     threshold = settings.threshold_for(case_id)
     ratios = [
         judge_samples(case_id, baseline, r.processes, settings, scale).ratio or 0.0
@@ -100,9 +118,13 @@ def decide(
         f" pooled {pooled.ratio:.2f}x over {len(pooled_processes)} processes"
     )
     if pooled.verdict == Outcome.REGRESSION and ratios[-1] >= threshold and agreeing >= needed:
+        seen = _witnessed(measured, ratios, threshold)
+        if seen:
+            note += f"; not judged: {seen} while agreeing rounds measured"
+            return replace(pooled, verdict=Outcome.UNSURE, confirmed=False, note=note)
         return replace(pooled, confirmed=True, note=note)
-    cleared = (pooled.ratio or 0) < threshold or agreeing + rounds_left < needed or rounds_left <= 0
-    if cleared:
+    decided = (pooled.ratio or 0) < threshold or agreeing + rounds_left < needed or rounds_left <= 0
+    if decided:
         floor = smallest_p_value(len(baseline), len(pooled_processes))
         if agreeing >= needed and floor >= look.alpha:
             # Say why a slowdown every round agreed on stays `ok`: too few processes.
@@ -110,8 +132,19 @@ def decide(
                 f"; {len(baseline)} baseline process(es) cannot show significance"
                 f" (p >= {floor:.2g}; pool more runs into the baseline)"
             )
+        if ratios[-1] >= threshold and (pooled.ratio or 0) >= threshold:
+            return replace(suspect, verdict=Outcome.UNSURE, confirmed=False, note=note)
         return replace(suspect, verdict=Outcome.OK, confirmed=False, note=f"not confirmed, {note}")
     return replace(suspect, note=note)
+
+
+def _witnessed(rounds: Sequence[Round], ratios: Sequence[float], threshold: float) -> str | None:
+    """The interference witnessed in an agreeing round, in words; None when none was."""
+    for measured, ratio in zip(rounds, ratios, strict=True):
+        seen = interference(measured.witnesses) if ratio >= threshold else None
+        if seen:
+            return seen
+    return None
 
 
 def stored_rounds(extra_info: dict[str, Any]) -> list[Round]:
@@ -120,6 +153,9 @@ def stored_rounds(extra_info: dict[str, Any]) -> list[Round]:
     return [
         Round(
             processes=tuple(tuple(p["samples"]) for p in entry["processes"] if p.get("samples")),
+            witnesses=tuple(
+                process_summary(p.get("witness")) for p in entry["processes"] if p.get("samples")
+            ),
             probe_s=entry.get("probe_s"),
             waited_s=entry.get("waited_s"),
         )

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from twinbench.core.status import Outcome
 from twinbench.execute.case import CaseResult
 from twinbench.gate.compare import Comparison, GateSettings, Verdict, compare_runs
-from twinbench.gate.confirm import ROUND_GAP_S, decide, is_suspect, round_entry, stored_rounds
+from twinbench.gate.confirm import (
+    ROUND_GAP_S,
+    UNSURE_ADVICE,
+    decide,
+    is_suspect,
+    round_entry,
+    stored_rounds,
+)
+from twinbench.gate.interference import notable
+from twinbench.gate.window import window_baseline
 from twinbench.measure.probe import fastest_probe
+from twinbench.measure.witness import process_summary
 from twinbench.render.text import format_seconds, format_table
 from twinbench.results.baselines import find_baseline, pooled_run_count
 from twinbench.results.metadata import describe_stack_changes
@@ -45,6 +55,8 @@ class GateOutcome:
     baseline: Path | None
     # Runs pooled into the baseline (0: no baseline).
     baseline_runs: int = 0
+    # Lines about the baseline itself (a window's unreadable files), shown under the table.
+    notes: list[str] = field(default_factory=list)
 
 
 def run_gate(
@@ -55,8 +67,7 @@ def run_gate(
     Raises RunFileError when the baseline exists but is unreadable. Each round's samples go
     into the run (``extra_info.confirmation``), the verdicts under ``twinbench.comparison``.
     """
-    path = find_baseline(results_dir, run["twinbench"]["identity_id"])
-    baseline = read_run(path) if path is not None else None
+    baseline, path, notes = choose_baseline(run, results_dir, settings)
     comparison = compare_runs(baseline, run, settings)
     if baseline is not None:
         benches = {bench["param"]: bench for bench in run["benchmarks"]}
@@ -81,9 +92,30 @@ def run_gate(
                 entry = round_entry(entries, measured.probe_s, measured.waited_s)
                 benches[case_id]["extra_info"].setdefault("confirmation", []).append(entry)
             apply_confirmations(baseline, run, comparison, settings)
+    add_witness_notes(run, comparison)
     record_comparison(run, comparison, path, settings)
     pooled = pooled_run_count(baseline) if baseline else 0
-    return GateOutcome(comparison, path, pooled)
+    return GateOutcome(comparison, path, pooled, notes)
+
+
+def choose_baseline(
+    run: dict[str, Any], results_dir: Path, settings: GateSettings
+) -> tuple[dict[str, Any] | None, Path | None, list[str]]:
+    """The baseline to judge `run` by, where it came from, and notes about it.
+
+    With a baseline window, the last N comparable runs of the history pooled; when the
+    history holds none yet, the saved baseline file, as without a window.
+    """
+    notes: list[str] = []
+    if settings.baseline_window > 0:
+        window = window_baseline(results_dir, run, settings.baseline_window)
+        notes += [f"baseline window: skipped unreadable {name}" for name in window.unreadable]
+        if window.baseline is not None:
+            return window.baseline, window.folder, notes
+        notes.append(f"baseline window: no comparable run under {window.folder} yet")
+    path = find_baseline(results_dir, run["twinbench"]["identity_id"])
+    baseline = read_run(path) if path is not None else None
+    return baseline, path, notes
 
 
 def apply_confirmations(
@@ -121,6 +153,7 @@ def record_comparison(
             "alpha": settings.alpha,
             "normalise": settings.normalise,
             "confirm_rounds": settings.confirm_rounds,
+            "baseline_window": settings.baseline_window,
         },
         "drift": comparison.drift,
         "confirmation_rounds": comparison.rounds,
@@ -143,6 +176,10 @@ def verdict_lines(outcome: GateOutcome) -> list[str]:
             if v.verdict not in (Outcome.NO_BASELINE,)
         ]
     source = f"baseline {outcome.baseline}"
+    if outcome.baseline.is_dir():  # a baseline window: the history folder it pooled from
+        source = (
+            f"baseline pooled from the last {outcome.baseline_runs} run(s) in {outcome.baseline}"
+        )
     drift = outcome.comparison.drift
     if drift is not None:
         source += f"; machine-speed probe {drift:.2f}x the baseline's"
@@ -162,14 +199,35 @@ def verdict_lines(outcome: GateOutcome) -> list[str]:
     lines = [f"Regression gate ({source})", *stack_change_lines(outcome.comparison), ""]
     lines.append(format_table(headers, rows))
     lines += confirmation_lines(outcome.comparison.rounds)
-    lines += baseline_warning(outcome.baseline_runs)
+    lines += baseline_warning(outcome.baseline_runs) + outcome.notes
     changes = outcome.comparison.stack_changes
     lines += [
         regression_line(v, changes)
         for v in outcome.comparison.verdicts
         if v.verdict == Outcome.REGRESSION
     ]
-    return lines
+    return lines + unsure_lines(outcome.comparison.verdicts)
+
+
+def unsure_lines(verdicts: list[Verdict]) -> list[str]:
+    """Each `unsure` verdict under the table, with what a person can do about it."""
+    unsure = [v for v in verdicts if v.verdict == Outcome.UNSURE]
+    if not unsure:
+        return []
+    lines = [f"UNSURE {v.case_id}: {v.note}" for v in unsure]
+    return [*lines, f"what to do about {len(unsure)} unsure case(s): {UNSURE_ADVICE}"]
+
+
+def add_witness_notes(run: dict[str, Any], comparison: Comparison) -> None:
+    """Append to each verdict's note the interference witnessed in the run, when notable."""
+    benches = {bench["param"]: bench for bench in run["benchmarks"]}
+    for index, verdict in enumerate(comparison.verdicts):
+        bench = benches.get(verdict.case_id)
+        processes = bench["extra_info"]["processes"] if bench else []
+        seen = notable([process_summary(p.get("witness")) for p in processes])
+        if seen:
+            note = "; ".join(filter(None, (verdict.note, f"witnessed: {seen}")))
+            comparison.verdicts[index] = replace(verdict, note=note)
 
 
 def stack_change_lines(comparison: Comparison) -> list[str]:

@@ -22,6 +22,9 @@ class GateSettings:
     confirm_rounds: int = 3
     # Refuse (`incomparable`) a baseline whose software stack differs, instead of judging it.
     like_for_like: bool = False
+    # Pool the baseline from the last N comparable runs of the history (window.py); 0: use
+    # the saved baseline file.
+    baseline_window: int = 0
 
     def threshold_for(self, case_id: str) -> float:
         """The threshold that applies to `case_id`."""

@@ -13,6 +13,8 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from twinbench.measure.witness import SampleWitness
+
 # The timed callable, pyperf style: runs `loops` steps (device sync included) -> seconds.
 TimeLoops = Callable[[int], float]
 
@@ -50,6 +52,8 @@ class Measurement:
     warmup_s: float
     loops: int
     samples: list[float] = field(default_factory=list)
+    # Per witness of interference, one reading per sample (measure/witness.py); None: none.
+    witness: dict[str, list[float]] | None = None
 
 
 def measure(time_loops: TimeLoops, settings: TimingSettings) -> Measurement:
@@ -63,8 +67,13 @@ def measure(time_loops: TimeLoops, settings: TimingSettings) -> Measurement:
         time_loops(1)
     loops = calibrate_loops(time_loops, settings)
     warmup_s = time.perf_counter() - warm_start
-    samples = [time_loops(loops) / loops for _ in range(settings.rounds)]
-    return Measurement(warmup_s=warmup_s, loops=loops, samples=samples)
+    witness = SampleWitness()
+    samples = []
+    for _ in range(settings.rounds):
+        witness.start()  # outside the timed stretch: the readings cost the sample nothing
+        samples.append(time_loops(loops) / loops)
+        witness.stop()
+    return Measurement(warmup_s, loops, samples, witness.as_dict())
 
 
 def calibrate_loops(time_loops: TimeLoops, settings: TimingSettings) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +38,27 @@ def run_files(artifact: Path) -> list[Path]:
     )
 
 
-def failure_lines(run_file: Path) -> list[str]:
-    """One Markdown line per case of the run file that fails the run or could not run."""
+def failing(what: str) -> bool:
+    """A verdict that fails the night, or a case that could not run."""
+    return fails(what, strict=False) or what in LISTED
+
+
+def unsure(what: str) -> bool:
+    """A verdict the gate could neither confirm nor clear: listed for a person, not failing."""
+    return what == Outcome.UNSURE
+
+
+def failure_lines(run_file: Path, wanted: Callable[[str], bool] = failing) -> list[str]:
+    """One Markdown line per case of the run file whose verdict is `wanted`."""
     try:
         run = read_json(run_file)
         verdicts = (run["twinbench"].get("comparison") or {}).get("verdicts", [])
     except (OSError, ValueError, KeyError, AttributeError) as error:
-        return [f"- `{run_file.name}`: unreadable run file ({error})"]
+        return [f"- `{run_file.name}`: unreadable run file ({error})"] if wanted is failing else []
     lines = []
     for verdict in verdicts:
         what = verdict.get("verdict", "")
-        if fails(what, strict=False) or what in LISTED:
+        if wanted(what):
             ratio = f", {verdict['ratio']:.2f}x" if verdict.get("ratio") else ""
             note = f": {verdict['note']}" if verdict.get("note") else ""
             lines.append(f"- `{verdict['case_id']}` **{what}**{ratio}{note}")
@@ -56,7 +67,7 @@ def failure_lines(run_file: Path) -> list[str]:
 
 def issue_body(artifacts: Path) -> tuple[str, bool]:
     """The body, and whether anything in it fails the night."""
-    sections, failed = [], False
+    sections, doubts, failed = [], [], False
     for artifact in sorted(p for p in artifacts.iterdir() if p.is_dir()):
         files = run_files(artifact)
         if not files:
@@ -64,13 +75,21 @@ def issue_body(artifacts: Path) -> tuple[str, bool]:
             failed = True
             continue
         lines = [line for path in files for line in failure_lines(path)]
+        doubts += [line for path in files for line in failure_lines(path, unsure)]
         if lines:
             names = ", ".join(f"`{path.name}`" for path in files)
             sections.append(f"### {artifact.name} ({names})\n" + "\n".join(lines))
             failed = True
+    unsure_part = (
+        "\n\nUnsure (rerun, pool the baseline or raise the case's threshold; not failing):\n"
+        + "\n".join(doubts)
+        if doubts
+        else ""
+    )
     if not sections:
-        return "No failing case in tonight's run files.", False
-    return "Tonight's failing cases, per benchmark job:\n\n" + "\n\n".join(sections), failed
+        return "No failing case in tonight's run files." + unsure_part, False
+    body = "Tonight's failing cases, per benchmark job:\n\n" + "\n\n".join(sections)
+    return body + unsure_part, failed
 
 
 def main(argv: list[str]) -> int:

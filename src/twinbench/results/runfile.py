@@ -109,6 +109,8 @@ def process_entry(result: CaseResult) -> dict[str, Any]:
         "memory": result.memory,
     }
     entry |= {"gpu_telemetry": result.gpu_telemetry} if result.gpu_telemetry else {}
+    if measurement.witness:  # interference witnesses per sample (measure/witness.py)
+        entry["witness"] = measurement.witness
     return entry | ({"fit": result.fit} if result.fit else {})
 
 

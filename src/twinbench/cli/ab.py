@@ -1,0 +1,117 @@
+"""`twinbench ab`: is environment B faster or slower than A? Interleaved, in one sitting."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from twinbench.bench.options import (
+    OptionError,
+    add_bench_options,
+    add_gate_options,
+    add_results_dir,
+)
+from twinbench.bench.resolve import BenchOptions, resolve_options
+from twinbench.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error
+from twinbench.core.cases import Case, build_matrix
+from twinbench.execute.environment import EnvironmentProblem, describe_environment, incomparable
+from twinbench.execute.interleave import ORDERS, Interleaved, measure_interleaved
+from twinbench.gate.ab import run_ab
+from twinbench.gate.ab_record import ab_lines, ab_run, failed_verdicts
+from twinbench.results.storage import write_run
+
+NAME = "ab"
+
+
+def add_parser(commands: Any) -> None:
+    """Register `ab` and its arguments."""
+    parser = commands.add_parser(
+        NAME,
+        help="interleaved A/B: is Python environment B faster or slower than A, per case?",
+        description="Measure each selected case in alternating fresh worker processes of two "
+        "Python environments (two venvs with different framework versions, or two checkouts "
+        "of the model code: give each interpreter, or a wrapper script that sets PYTHONPATH), "
+        "A B B A ..., so both sides live through the same slow spells of the machine, and "
+        "judge B against A with the gate's statistics: faster, same, slower, or unsure when "
+        "undecided after the extra rounds (--confirm-rounds). Each side gets as many "
+        "processes as a --save-baseline run (quick: 6), unless --processes says otherwise. "
+        "Writes one run file holding both sides under RESULTS/ab/<machine>/ (not history/: "
+        "B is not this machine's usual stack). Refuses two environments that cannot be "
+        "compared (twinbench or a selected framework missing, another run-file format). "
+        "--normalise-by-probe and --baseline-window do not apply here. Exit status 1 when a "
+        "case is slower (with --strict-gate also unsure, error, missing).",
+    )
+    parser.add_argument("--a", required=True, metavar="PYTHON_A", help="interpreter of A")
+    parser.add_argument("--b", required=True, metavar="PYTHON_B", help="interpreter of B")
+    parser.add_argument(
+        "--order",
+        choices=ORDERS,
+        default="abba",
+        help="abba: A B B A A B ...; random: each A/B pair in seeded random order (default abba)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of --order random (default 0)")
+    add_bench_options(parser.add_argument)
+    add_gate_options(parser.add_argument)
+    add_results_dir(parser.add_argument)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the environments, measure interleaved, judge, print, write the run file."""
+    try:
+        options = resolve_options(lambda name: getattr(args, name, None), Path.cwd())
+        environments = {"a": describe_environment(args.a), "b": describe_environment(args.b)}
+    except (OptionError, EnvironmentProblem) as problem:
+        error(NAME, str(problem))
+        return EXIT_USAGE
+    reasons = incomparable(environments["a"], environments["b"], options.selection.frameworks)
+    if reasons:
+        error(
+            NAME,
+            "the two environments cannot be compared: "
+            + "; ".join(reasons)
+            + ". Install twinbench (same version) and the frameworks in both, or select "
+            "fewer with --frameworks",
+        )
+        return EXIT_USAGE
+    started = datetime.now(UTC).isoformat()
+    outcome = run_ab(build_matrix(options.selection), _measure(args, options), options.gate)
+    print("\n".join(ab_lines(outcome, environments)))
+    from twinbench.results.metadata import collect_metadata  # imports both frameworks
+
+    settings = {
+        "started": started,
+        "profile": options.profile_name,
+        "timing": options.profile.timing.as_dict(),
+        "processes": options.baseline_processes,
+        "threads": options.threads,
+        "order": args.order,
+        "seed": args.seed,
+    }
+    run_file = ab_run(
+        outcome, collect_metadata(options.threads), settings, environments, options.gate
+    )
+    print(f"run file: {write_run(options.results_dir / 'ab', run_file)}")
+    return EXIT_FAILED if failed_verdicts(outcome.verdicts, args.strict_gate) else EXIT_OK
+
+
+def _measure(args: argparse.Namespace, options: BenchOptions) -> Any:
+    rng = random.Random(args.seed)
+
+    def measure(cases: list[Case]) -> Interleaved:
+        return measure_interleaved(
+            cases,
+            options.profile.timing,
+            {"a": args.a, "b": args.b},
+            processes=options.baseline_processes,
+            threads=options.threads,
+            order=args.order,
+            rng=rng,
+            progress=lambda line: print(f"measuring {line}", file=sys.stderr, flush=True),
+        )
+
+    return measure

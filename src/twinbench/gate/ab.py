@@ -1,0 +1,114 @@
+"""Judge environment B against environment A from an interleaved A/B measurement.
+
+The same statistics as the gate (stats.py: ratio of the medians of process levels, a
+permutation test over processes, an interval and the smallest detectable effect), with A as
+the baseline and B as the current side. A case reads faster or slower only when the ratio
+passes the threshold and is significant; inside the threshold it is the same. A case beyond
+the threshold but not significant is measured again in fresh interleaved processes (rounds),
+the processes pooled; every look is tested at alpha / (1 + rounds), so looking again does not
+raise the false-alarm rate. Still undecided after the last round: unsure. No "two agreeing
+rounds" rule here: in an interleaved measurement a slow spell hits both sides, so the pooled
+evidence is not fooled by it the way a stored baseline is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from twinbench.core.cases import Case
+from twinbench.core.status import Outcome, Status
+from twinbench.execute.case import CaseResult
+from twinbench.execute.interleave import SIDES, Interleaved
+from twinbench.gate.compare import GateSettings, Verdict, judge_samples
+from twinbench.gate.confirm import Processes
+
+# How the A/B command words the gate's outcomes: B against A.
+WORDS: dict[str, str] = {
+    Outcome.OK: "same",
+    Outcome.FASTER: "faster",
+    Outcome.REGRESSION: "slower",
+    Outcome.UNSURE: "unsure",
+}
+UNSURE_ADVICE = (
+    "rerun with more processes (--processes), more rounds (--confirm-rounds), or on a"
+    " quieter machine; or accept that a difference this small is below what this machine"
+    " can show"
+)
+
+# Measures the given cases once more, interleaved, in fresh processes of both sides.
+MeasureAB = Callable[[list[Case]], Interleaved]
+
+
+@dataclass
+class ABOutcome:
+    """Verdicts of B against A, and every process measured per case and side."""
+
+    verdicts: list[Verdict]
+    results: dict[str, dict[str, list[CaseResult]]]
+    orders: dict[str, list[list[str]]] = field(default_factory=dict)
+    rounds: int = 0
+
+
+def processes_of(results: list[CaseResult]) -> Processes:
+    """The samples of each process that measured the case."""
+    return tuple(tuple(r.measurement.samples) for r in results if r.measurement)
+
+
+def judge_ab(
+    case_id: str, a: list[CaseResult], b: list[CaseResult], settings: GateSettings, last_look: bool
+) -> Verdict:
+    """B against A at one look; `last_look`: undecided becomes unsure."""
+    a_processes, b_processes = processes_of(a), processes_of(b)
+    if not a_processes or not b_processes:
+        failed = next((r for r in [*a, *b] if r.status != Status.OK), None)
+        if failed is not None and failed.status == Status.SKIPPED:
+            return Verdict(case_id, Outcome.MISSING, note=failed.reason or "skipped")
+        status = Outcome.OOM if failed and failed.status == Status.OOM else Outcome.ERROR
+        return Verdict(case_id, status, note=(failed.reason if failed else None) or "no samples")
+    look = replace(settings, alpha=settings.alpha / (1 + settings.confirm_rounds))
+    verdict = judge_samples(case_id, a_processes, b_processes, look)
+    note = f"{len(a_processes)} A and {len(b_processes)} B processes"
+    verdict = replace(verdict, note=note)
+    if undecided(verdict, settings) and last_look:
+        return replace(verdict, verdict=Outcome.UNSURE, note=f"{note}, not significant")
+    return verdict
+
+
+def undecided(verdict: Verdict, settings: GateSettings) -> bool:
+    """Beyond the threshold either way, but not significant: another round may decide."""
+    threshold = settings.threshold_for(verdict.case_id)
+    ratio = verdict.ratio
+    return (
+        verdict.verdict == Outcome.OK
+        and ratio is not None
+        and (ratio >= threshold or ratio <= 1 / threshold)
+    )
+
+
+def run_ab(cases: list[Case], measure: MeasureAB, settings: GateSettings) -> ABOutcome:
+    """Measure, judge, and re-measure undecided cases in up to `confirm_rounds` rounds."""
+    first = measure(cases)
+    outcome = ABOutcome([], first.results, {k: [v] for k, v in first.orders.items()})
+    by_id = {case.id: case for case in cases}
+    last = settings.confirm_rounds == 0
+    verdicts = {cid: judge_ab(cid, *_sides(outcome, cid), settings, last) for cid in first.results}
+    for round_index in range(settings.confirm_rounds):
+        pending = [cid for cid, v in verdicts.items() if undecided(v, settings)]
+        if not pending:
+            break
+        again = measure([by_id[cid] for cid in pending])
+        outcome.rounds = round_index + 1
+        last = outcome.rounds == settings.confirm_rounds
+        for cid in pending:
+            for side in SIDES:
+                outcome.results[cid][side] += again.results.get(cid, {}).get(side, [])
+            outcome.orders[cid].append(again.orders.get(cid, []))
+            verdicts[cid] = judge_ab(cid, *_sides(outcome, cid), settings, last)
+    outcome.verdicts = list(verdicts.values())
+    return outcome
+
+
+def _sides(outcome: ABOutcome, case_id: str) -> tuple[list[CaseResult], list[CaseResult]]:
+    sides = outcome.results[case_id]
+    return sides["a"], sides["b"]

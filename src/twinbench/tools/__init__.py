@@ -1,0 +1,1 @@
+"""Tools for experiments with the gate; they import nothing else from twinbench."""

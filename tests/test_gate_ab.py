@@ -1,0 +1,154 @@
+"""Interleaved A/B: order, judgement, rounds, refusal, and the run file holding both sides."""
+
+from __future__ import annotations
+
+import random
+import sys
+
+import pytest
+from fixtures.runs import METADATA, measured
+
+from twinbench.cli import main
+from twinbench.core.cases import Case
+from twinbench.execute.environment import describe_environment, incomparable
+from twinbench.execute.interleave import Interleaved, interleaved_order
+from twinbench.gate.ab import run_ab
+from twinbench.gate.ab_record import ab_lines, ab_run
+from twinbench.gate.settings import GateSettings
+from twinbench.results.runfile import case_rows
+from twinbench.results.storage import SCHEMA_VERSION, validate_run
+
+SAME = "mlp-keras-graph-cpu-infer-fp32-b1"
+SLOW = "mlp-torch-eager-cpu-infer-fp32-b1"
+ENVIRONMENTS = {
+    "a": {"executable": "/venv-a/bin/python", "torch": "2.12.0", "schema_version": 2},
+    "b": {"executable": "/venv-b/bin/python", "torch": "2.13.0", "schema_version": 2},
+}
+
+
+def test_abba_alternates_which_side_goes_first():
+    assert interleaved_order(3, "abba", random.Random(0)) == ["a", "b", "b", "a", "a", "b"]
+    shuffled = interleaved_order(20, "random", random.Random(1))
+    assert shuffled.count("a") == 20
+    assert all(sorted(shuffled[i : i + 2]) == ["a", "b"] for i in range(0, 40, 2))
+    assert shuffled == interleaved_order(20, "random", random.Random(1))
+    with pytest.raises(ValueError, match="choose from abba, random"):
+        interleaved_order(1, "aabb", random.Random(0))
+
+
+def fake_measure(step_s: dict[str, dict[str, float]], calls: list[list[str]], processes=6):
+    """Each side of each case at a fixed speed, with a little spread between processes."""
+
+    def measure(cases: list[Case]) -> Interleaved:
+        calls.append([case.id for case in cases])
+        results = {
+            case.id: {
+                side: measured(case.id, step_s[case.id][side], processes=processes).processes
+                for side in ("a", "b")
+            }
+            for case in cases
+        }
+        return Interleaved(results, {case.id: ["a", "b"] * processes for case in cases})
+
+    return measure
+
+
+def test_b_slower_by_25_percent_is_slower_and_an_unchanged_case_is_the_same():
+    calls: list[list[str]] = []
+    speeds = {SAME: {"a": 1e-4, "b": 1e-4}, SLOW: {"a": 1e-4, "b": 1.25e-4}}
+    outcome = run_ab(
+        [Case.from_id(SAME), Case.from_id(SLOW)], fake_measure(speeds, calls), GateSettings()
+    )
+    words = {v.case_id: v.verdict for v in outcome.verdicts}
+    assert words == {SAME: "ok", SLOW: "regression"}
+    assert len(calls) == 1  # nothing undecided: no extra round
+    lines = "\n".join(ab_lines(outcome, ENVIRONMENTS)).splitlines()
+    assert "differences: torch 2.12.0 -> 2.13.0" in lines
+    assert any(line.startswith(SLOW) and " slower " in line for line in lines)
+    assert any(line.startswith(SAME) and " same " in line for line in lines)
+
+
+def test_an_undecided_case_gets_rounds_then_ends_unsure():
+    calls: list[list[str]] = []
+    speeds = {SLOW: {"a": 1e-4, "b": 1.25e-4}}
+    # Two processes a side cannot be significant: every round looks again, then unsure.
+    outcome = run_ab(
+        [Case.from_id(SLOW)],
+        fake_measure(speeds, calls, processes=1),
+        GateSettings(confirm_rounds=2),
+    )
+    (verdict,) = outcome.verdicts
+    assert verdict.verdict == "unsure" and outcome.rounds == 2
+    assert calls == [[SLOW]] * 3
+    assert "3 A and 3 B processes" in verdict.note
+    assert any("what to do about 1 unsure" in line for line in ab_lines(outcome, ENVIRONMENTS))
+
+
+def test_the_run_file_holds_both_sides_and_validates():
+    speeds = {SAME: {"a": 1e-4, "b": 1e-4}, SLOW: {"a": 1e-4, "b": 1.25e-4}}
+    outcome = run_ab(
+        [Case.from_id(SAME), Case.from_id(SLOW)], fake_measure(speeds, []), GateSettings()
+    )
+    run = ab_run(outcome, dict(METADATA), {"profile": "quick"}, ENVIRONMENTS, GateSettings())
+    validate_run(run, finite=False)
+    assert run["twinbench"]["schema_version"] == SCHEMA_VERSION
+    ab = run["twinbench"]["ab"]
+    assert ab["environments"] == ENVIRONMENTS
+    assert ab["differences"] == {"torch": ["2.12.0", "2.13.0"]}
+    assert {b["param"] for b in ab["a_benchmarks"]} == {SAME, SLOW}
+    b_levels = {row.case.id: row.median_s for row in case_rows(run)}
+    assert b_levels[SLOW] > 1.2e-4
+    stored = {v["case_id"]: v["verdict"] for v in run["twinbench"]["comparison"]["verdicts"]}
+    assert stored == {SAME: "ok", SLOW: "regression"}
+
+
+def test_environments_without_a_framework_or_with_another_format_are_refused():
+    a = {
+        "executable": "a",
+        "torch": "2.13.0",
+        "keras": "3.15",
+        "tensorflow": "2.21",
+        "schema_version": 2,
+    }
+    assert incomparable(a, dict(a), ["torch", "keras"]) == []
+    (reason,) = incomparable(a, {**a, "torch": None}, ["torch"])
+    assert reason == "B (a) lacks torch, needed for torch cases"
+    assert incomparable(a, {**a, "torch": None}, ["keras"]) == []
+    (reason,) = incomparable(a, {**a, "schema_version": 3}, ["torch"])
+    assert "A writes run-file format 2" in reason and "B format 3" in reason
+    (reason,) = incomparable({**a, "twinbench_error": "ImportError: no"}, a, ["torch"])
+    assert reason.startswith("A (a) cannot import twinbench")
+
+
+def test_this_interpreter_describes_itself():
+    info = describe_environment(sys.executable)
+    assert info["schema_version"] == SCHEMA_VERSION and info["torch"]
+
+
+def test_the_command_refuses_an_environment_without_the_framework(tmp_path, capsys):
+    fake = tmp_path / "python-without-torch"
+    fake.write_text(
+        '#!/bin/sh\necho \'{"executable": "fake", "torch": null, "schema_version": '
+        f'{SCHEMA_VERSION}, "twinbench": "0"}}\'\n'
+    )
+    fake.chmod(0o755)
+    status = main(
+        [
+            "ab",
+            "--a",
+            sys.executable,
+            "--b",
+            str(fake),
+            "--frameworks",
+            "torch",
+            "--models",
+            "mlp",
+            "--results-dir",
+            str(tmp_path),
+        ]
+    )
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "cannot be compared: B (fake) lacks torch, needed for torch cases" in err
+    assert "select fewer with --frameworks" in err
+    assert not (tmp_path / "ab").exists()

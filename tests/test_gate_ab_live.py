@@ -1,0 +1,61 @@
+"""`twinbench ab` end to end: two fake environments around this Python, one slowed by 25%.
+
+B is a wrapper script that sets TWINBENCH_INJECT_SLOWDOWN for one of the two cases, so one
+run holds an injected 25% slowdown (b1) and an A/A comparison (b64), measured by real
+PyTorch workers. Slow (two sets of worker processes); timings are never asserted, only the
+verdicts, which need the slowdown to stand out of this machine's noise.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from twinbench.cli import main
+
+SLOWED = "mlp-torch-eager-cpu-infer-fp32-b1"
+UNCHANGED = "mlp-torch-eager-cpu-infer-fp32-b64"
+
+
+def wrapper(path, environment: str = ""):
+    path.write_text(f'#!/bin/sh\n{environment} exec "{sys.executable}" "$@"\n')
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_a_25_percent_slowdown_reads_slower_and_an_unchanged_case_does_not(tmp_path, capsys):
+    a = wrapper(tmp_path / "python-a")
+    b = wrapper(tmp_path / "python-b", "TWINBENCH_INJECT_SLOWDOWN='*-b1=1.25'")
+    status = main(
+        [
+            "ab",
+            "--a",
+            a,
+            "--b",
+            b,
+            "--frameworks",
+            "torch",
+            "--devices",
+            "cpu",
+            "--models",
+            "mlp",
+            "--modes",
+            "infer",
+            "--batch-sizes",
+            "1,64",
+            "--confirm-rounds",
+            "2",
+            "--results-dir",
+            str(tmp_path),
+        ]
+    )
+    out = capsys.readouterr().out
+    (run_file,) = (tmp_path / "ab").rglob("*.json")
+    verdicts = {
+        v["case_id"]: v["verdict"]
+        for v in json.loads(run_file.read_text())["twinbench"]["comparison"]["verdicts"]
+    }
+    assert verdicts[SLOWED] == "regression", out
+    assert verdicts[UNCHANGED] != "regression", out
+    assert status == 1  # a slower case fails the command
+    assert any(line.startswith(SLOWED) and " slower " in line for line in out.splitlines())

@@ -1,0 +1,114 @@
+"""The `unsure` verdict: suspects the rounds could neither confirm nor clear, or interference."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from fixtures.runs import measured, run_with
+
+from twinbench.core.status import fails
+from twinbench.gate.compare import GateSettings, judge_samples
+from twinbench.gate.confirm import Round, decide
+from twinbench.gate.session_gate import Remeasurement, run_gate, verdict_lines
+from twinbench.results.baselines import save_baseline
+
+CASE = "mlp-torch-eager-cpu-infer-fp32-b1"
+OTHER = "mlp-keras-graph-cpu-infer-fp32-b1"
+SETTINGS = GateSettings()
+BASE = tuple((1e-3 * (1 + 0.02 * i),) * 5 for i in range(9))
+
+
+def level(factor: float, n: int = 3):
+    return tuple((1e-3 * factor * (1 + 0.02 * i),) * 5 for i in range(n))
+
+
+def test_unsure_fails_only_a_strict_gate():
+    assert not fails("unsure", strict=False)
+    assert fails("unsure", strict=True)
+
+
+def test_rounds_that_still_read_slow_without_significance_end_unsure():
+    strict_alpha = replace(SETTINGS, alpha=1e-9)  # nothing reaches it
+    suspect = judge_samples(CASE, BASE, level(1.3), strict_alpha)
+    rounds = [Round(level(1.3))] * 3
+    decided = decide(suspect, BASE, level(1.3), rounds, strict_alpha)
+    assert (decided.verdict, decided.confirmed) == ("unsure", False)
+
+
+def test_rounds_that_end_at_baseline_speed_clear_the_suspect():
+    suspect = judge_samples(CASE, BASE, level(1.3), SETTINGS)
+    rounds = [Round(level(1.3)), Round(level(1.0)), Round(level(1.0))]
+    decided = decide(suspect, BASE, level(1.3), rounds, SETTINGS)
+    assert (decided.verdict, decided.confirmed) == ("ok", False)
+
+
+def test_a_confirmation_under_witnessed_steal_is_unsure():
+    suspect = judge_samples(CASE, BASE, level(1.5), SETTINGS)
+    calm = ({"steal": 0.0},) * 3
+    stolen = ({"steal": 0.3},) * 3
+    clean = [Round(level(1.5), witnesses=calm)] * 2
+    assert decide(suspect, BASE, level(1.5), clean, SETTINGS).verdict == "regression"
+    noisy = [Round(level(1.5), witnesses=stolen), Round(level(1.5), witnesses=calm)]
+    decided = decide(suspect, BASE, level(1.5), noisy, SETTINGS)
+    assert (decided.verdict, decided.confirmed) == ("unsure", False)
+    assert "the host stole 30% of the CPU time" in decided.note
+
+
+def remeasure_with_steal(step_s: float, steal: float):
+    def remeasure(case_ids, _calm):
+        results = {}
+        for case_id in case_ids:
+            processes = measured(case_id, step_s).processes
+            for process in processes:
+                assert process.measurement is not None
+                samples = len(process.measurement.samples)
+                process.measurement.witness = {"steal": [steal] * samples}
+            results[case_id] = processes
+        return Remeasurement(results, probe_s=0.0084, waited_s=0.0)
+
+    return remeasure
+
+
+def test_the_gate_lists_unsure_cases_with_what_to_do_and_stores_them(tmp_path):
+    save_baseline(tmp_path, run_with({CASE: 1e-4, OTHER: 3e-4}), "base.json")
+    run = run_with({CASE: 2e-4, OTHER: 3e-4})
+    outcome = run_gate(run, tmp_path, SETTINGS, remeasure_with_steal(2e-4, 0.25))
+    verdicts = {v.case_id: v.verdict for v in outcome.comparison.verdicts}
+    assert verdicts == {CASE: "unsure", OTHER: "ok"}
+    assert not outcome.comparison.failed(strict=False)
+    assert outcome.comparison.failed(strict=True)
+    stored = {v["case_id"]: v["verdict"] for v in run["twinbench"]["comparison"]["verdicts"]}
+    assert stored[CASE] == "unsure"
+    rounds = next(b for b in run["benchmarks"] if b["param"] == CASE)["extra_info"]["confirmation"]
+    assert rounds[0]["processes"][0]["witness"]["steal"][0] == 0.25
+    lines = verdict_lines(outcome)
+    assert any(line.startswith(f"UNSURE {CASE}: ") for line in lines)
+    assert any("what to do about 1 unsure case(s): rerun it" in line for line in lines)
+
+
+def test_notable_witnesses_of_the_run_are_shown_beside_the_verdict(tmp_path):
+    save_baseline(tmp_path, run_with({CASE: 1e-4}), "base.json")
+    run = run_with({CASE: 1e-4})
+    for process in run["benchmarks"][0]["extra_info"]["processes"]:
+        process["witness"] = {"steal": [0.2, 0.2, 0.2], "cpu_per_wall": [0.3, 0.3, 0.3]}
+    outcome = run_gate(run, tmp_path, SETTINGS, remeasure_with_steal(1e-4, 0.0))
+    (verdict,) = outcome.comparison.verdicts
+    assert verdict.verdict == "ok"
+    assert verdict.note.endswith("witnessed: steal 20%, cpu/wall 0.30")
+
+
+def test_the_nightly_issue_lists_unsure_cases_apart_without_failing(tmp_path, capsys):
+    import json
+
+    from twinbench.nightly.issue import main as list_failures
+
+    verdicts = [{"case_id": CASE, "verdict": "unsure", "ratio": 1.2, "note": "rounds disagree"}]
+    folder = tmp_path / "bench-job" / "history" / "machine"
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text(
+        json.dumps({"twinbench": {"comparison": {"verdicts": verdicts}}})
+    )
+    assert list_failures([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "No failing case" in out
+    assert f"- `{CASE}` **unsure**, 1.20x: rounds disagree" in out.split("Unsure (")[1]
