@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sysconfig
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,12 +77,33 @@ def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
         results_dir=results_dir,
         require_gpu=bool(get("require_gpu")),
         save_baseline=get("save_baseline"),
-        numerics_dir=Path(get("numerics_dir") or rootdir / "fixtures" / "numerics"),
+        numerics_dir=Path(
+            get("numerics_dir") or numerics_dir(rootdir, refresh=bool(get("refresh_numerics")))
+        ),
         refresh_numerics=bool(get("refresh_numerics")),
         compare=not get("no_compare"),
         strict=bool(get("strict_gate")),
         gate=gate_settings(get),
     )
+
+
+# Where a wheel installs the repository's fixtures/numerics (pyproject.toml, data-files).
+INSTALLED_NUMERICS = ("share", "twinbench", "numerics")
+
+
+def numerics_dir(rootdir: Path, refresh: bool = False) -> Path:
+    """The reference outputs to check against, when --numerics-dir does not name them.
+
+    The project's own ``fixtures/numerics`` first (the repository, or a project that refreshed
+    its own references), then the repository this twinbench was imported from (an editable
+    install), then the copy a wheel installs; --refresh-numerics always writes the project's.
+    """
+    project = rootdir / "fixtures" / "numerics"
+    if refresh:
+        return project
+    checkout = Path(__file__).resolve().parents[3] / "fixtures" / "numerics"
+    installed = Path(sysconfig.get_path("data")).joinpath(*INSTALLED_NUMERICS)
+    return next((path for path in (project, checkout, installed) if path.is_dir()), project)
 
 
 def gate_settings(get: Callable[[str], Any]) -> GateSettings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,9 +22,9 @@ from twinbench.gate.session_gate import GateOutcome, Remeasurement, run_gate, ve
 from twinbench.measure.probe import measure_probe, wait_for_calm
 from twinbench.measure.timing import loop_overhead_per_step
 from twinbench.render.text import run_summary
-from twinbench.results.baselines import save_baseline
+from twinbench.results.baselines import EXTEND, save_baseline
 from twinbench.results.runfile import build_run
-from twinbench.results.storage import RunFileError, write_run
+from twinbench.results.storage import RunFileError, read_run, write_run
 
 
 class BenchSession:
@@ -45,6 +46,8 @@ class BenchSession:
         self._last_round_end = 0.0
         # Lines for the summary that are not tables (an unusable baseline, a saved one).
         self.notes: list[str] = []
+        # The case ids collected to run, in order (set by the plugin after collection).
+        self.planned: list[str] = []
 
     def _new_pool(self) -> WorkerPool:
         options = self.options
@@ -57,6 +60,7 @@ class BenchSession:
         if unsupported:  # a gap in the matrix, not a missing device: no workers, no record
             pytest.skip(unsupported)
         if self.loop_overhead_s is None:
+            self.check_baselines()  # before the first case: minutes of measuring are at stake
             self.loop_overhead_s = loop_overhead_per_step()
             self.probe["start_s"] = measure_probe()
         run = merge(case, self.pool.measure(case, self.options.profile.timing))
@@ -95,12 +99,42 @@ class BenchSession:
             "frameworks": self.pool.runner_metadata,
         }
 
-    def finish(self) -> bool:
-        """Stop the workers, gate, write the run file; True when the run must fail."""
+    def check_baselines(self) -> None:
+        """Stop the session, before anything is measured, when a baseline cannot be read.
+
+        The machine's fingerprint needs both frameworks imported, so which baseline the gate
+        will read is not known yet: every one under baselines/ must be readable. Nothing under
+        results/ changes.
+        """
+        if not (self.options.compare or self.options.save_baseline == EXTEND):
+            return  # --save-baseline --no-compare replaces a baseline without reading it
+        for path in sorted((self.options.results_dir / "baselines").glob("*.json")):
+            try:
+                read_run(path)
+            except RunFileError as error:
+                pytest.exit(
+                    f"baseline unusable, nothing measured: {error}. Restore it from version "
+                    f"control (git checkout -- {path}) or replace it: pytest benches "
+                    "--save-baseline --no-compare",
+                    returncode=pytest.ExitCode.USAGE_ERROR,
+                )
+
+    def finish(self, interrupted: bool = False) -> bool:
+        """Stop the workers, gate, write the run file; True when the run must fail.
+
+        An interrupted run writes nothing: a file with some cases would look complete to the
+        gate and the history, so it is dropped and the unmeasured cases are named instead.
+        """
         self.pool.close()
+        if interrupted:
+            self.notes.append(self._interrupted_note())
+            return False
         if not self.runs:
             return False
         self.probe["end_s"] = measure_probe()
+        # The parent imports both frameworks for the metadata: keep TensorFlow's start-up log
+        # lines out of pytest's progress output (an explicit setting of the user wins).
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         from twinbench.results.metadata import collect_metadata  # imports both frameworks: only now
 
         metadata = collect_metadata(self.options.threads)
@@ -122,6 +156,17 @@ class BenchSession:
             )
             self.notes.append(f"baseline saved ({self.options.save_baseline}): {saved}")
         return bool(self.gate and self.gate.comparison.failed(self.options.strict))
+
+    def _interrupted_note(self) -> str:
+        measured = {run.case.id for run in self.runs}
+        missing = [case_id for case_id in self.planned if case_id not in measured]
+        listed = ", ".join(missing[:10]) + (
+            f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        )
+        return (
+            f"interrupted: no run file written, {len(measured)} of {len(self.planned)} case(s) "
+            f"measured; not measured: {listed or 'none'}. Run it again to record a run."
+        )
 
     def _refresh_numerics(self, metadata: dict[str, Any]) -> None:
         """Store this run's reference outputs, per model, for the frameworks and modes run.
@@ -171,7 +216,11 @@ class BenchSession:
             lines += run_summary(self.run)
         if self.run_path:
             lines.append(f"run file: {self.run_path}")
-        if self.gate is not None:
+        if self.gate is not None and not self._saved_first_baseline():
             lines += ["", *verdict_lines(self.gate)]
         lines += self.notes
         return lines if len(lines) > 1 else []
+
+    def _saved_first_baseline(self) -> bool:
+        """A run that had no baseline and just saved one: "no baseline yet" would be stale."""
+        return bool(self.options.save_baseline and self.gate and self.gate.baseline is None)

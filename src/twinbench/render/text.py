@@ -8,7 +8,14 @@ from typing import Any
 
 from twinbench.core.cases import FRAMEWORK_VARIANTS, PAIRS
 from twinbench.execute.fit import MAX_ACCURACY_GAP, MIN_ACCURACY, TRAIN_SIZE, accuracy_verdict
+from twinbench.render.summary import attention_lines, fold_skipped, headline
 from twinbench.results.runfile import CaseRow, case_rows
+
+# Two figures of one case are both called typical, and they differ on purpose: say why once.
+MEDIAN_NOTE = (
+    "median: all samples of all processes pooled. The gate judges levels instead (median of",
+    "the per-process 10th percentiles), so its baseline/current figures are usually lower.",
+)
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -95,11 +102,10 @@ def framework_table(rows: Sequence[CaseRow]) -> str:
 
     Pairs: Keras graph with PyTorch eager, Keras xla with PyTorch compile, same precision.
     """
-    medians = {
-        (row.case.group, row.case.framework): row.median_s
-        for row in rows
-        if row.median_s is not None
+    by_side = {
+        (row.case.group, row.case.framework): row for row in rows if row.median_s is not None
     }
+    medians = {key: row.median_s for key, row in by_side.items()}
     groups = sorted(
         {row.case for row in rows},
         key=lambda c: (c.model, c.device, c.mode, c.precision, _pair_order(c.pair), c.batch),
@@ -114,7 +120,10 @@ def framework_table(rows: Sequence[CaseRow]) -> str:
         torch_s = medians.get((case.group, "torch"))
         if keras_s is None and torch_s is None:
             continue  # neither framework ran it (e.g. CUDA without a GPU)
-        ratio = f"{keras_s / torch_s:.2f}x" if keras_s and torch_s else "-"
+        ratio = "-"
+        if keras_s and torch_s:
+            sides = (by_side[(case.group, "keras")], by_side[(case.group, "torch")])
+            ratio = f"{keras_s / torch_s:.2f}x" + _ratio_range(*sides)
         body.append(
             (
                 case.model,
@@ -137,9 +146,30 @@ def framework_table(rows: Sequence[CaseRow]) -> str:
         "batch",
         "keras",
         "torch",
-        "keras/torch",
+        "keras/torch (process range)",
     )
     return format_table(headers, body)
+
+
+def _ratio_range(keras: CaseRow, torch: CaseRow) -> str:
+    """How far the ratio moves between worker processes: the lowest Keras process median over
+    the highest PyTorch one, and the reverse (part of the noise is per process).
+
+    Empty when either side has a single process: one process says nothing about the spread.
+    """
+    keras_levels = [_median(p) for p in keras.process_samples if p]
+    torch_levels = [_median(p) for p in torch.process_samples if p]
+    if len(keras_levels) < 2 or len(torch_levels) < 2:
+        return ""
+    low = min(keras_levels) / max(torch_levels)
+    high = max(keras_levels) / min(torch_levels)
+    return f" ({low:.2f}-{high:.2f})"
+
+
+def _median(samples: Sequence[float]) -> float:
+    ordered = sorted(samples)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _pair_order(pair: str) -> int:
@@ -175,7 +205,9 @@ def _memory_cell(row: CaseRow) -> str:
 def run_summary(run: dict[str, Any]) -> list[str]:
     """The tables and notes printed for a run, from its run-file data."""
     rows = case_rows(run)
-    lines = [cases_table(rows), "", "Keras vs PyTorch (median per step; >1x: Keras slower)", ""]
+    shown, skipped = fold_skipped(rows)
+    lines = [headline(run, rows), *attention_lines(run), "", cases_table(shown), *skipped]
+    lines += [*MEDIAN_NOTE, "", "Keras vs PyTorch (median per step; >1x: Keras slower)", ""]
     lines += [framework_table(rows), "", overhead_line(run, rows)]
     if any(row.fit for row in rows):
         lines += ["", *fit_lines(rows)]
