@@ -101,9 +101,14 @@ def numerics_dir(rootdir: Path, refresh: bool = False) -> Path:
     project = rootdir / "fixtures" / "numerics"
     if refresh:
         return project
-    checkout = Path(__file__).resolve().parents[3] / "fixtures" / "numerics"
-    installed = Path(sysconfig.get_path("data")).joinpath(*INSTALLED_NUMERICS)
-    return next((path for path in (project, checkout, installed) if path.is_dir()), project)
+    here = Path(__file__).resolve()
+    # <checkout>/src/twinbench/bench/resolve.py; <prefix>/lib/pythonX.Y/site-packages/twinbench/...
+    up = here.parents
+    checkout = up[min(3, len(up) - 1)] / "fixtures" / "numerics"
+    prefix = up[min(5, len(up) - 1)].joinpath(*INSTALLED_NUMERICS)  # pip --prefix / --user
+    interpreter = Path(sysconfig.get_path("data")).joinpath(*INSTALLED_NUMERICS)  # a venv
+    candidates = (project, checkout, prefix, interpreter)
+    return next((path for path in candidates if path.is_dir()), project)
 
 
 def gate_settings(get: Callable[[str], Any]) -> GateSettings:

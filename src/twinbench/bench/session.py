@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,26 @@ from twinbench.render.text import run_summary
 from twinbench.results.baselines import EXTEND, save_baseline
 from twinbench.results.runfile import build_run
 from twinbench.results.storage import RunFileError, read_run, write_run
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Keep what native code writes to stderr (TensorFlow's and absl's start-up log lines, which
+    no environment variable fully silences) out of pytest's progress line; shown on failure."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 class BenchSession:
@@ -132,12 +156,10 @@ class BenchSession:
         if not self.runs:
             return False
         self.probe["end_s"] = measure_probe()
-        # The parent imports both frameworks for the metadata: keep TensorFlow's start-up log
-        # lines out of pytest's progress output (an explicit setting of the user wins).
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         from twinbench.results.metadata import collect_metadata  # imports both frameworks: only now
 
-        metadata = collect_metadata(self.options.threads)
+        with quiet_native_stderr():
+            metadata = collect_metadata(self.options.threads)
         self.run = build_run(self.runs, metadata, self.settings(), self.test_names, self.probe)
         results_dir = self.options.results_dir
         if self.options.compare:

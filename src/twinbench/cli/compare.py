@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from twinbench.bench.explain import explanation_lines
 from twinbench.bench.options import add_gate_options
 from twinbench.bench.resolve import gate_settings
 from twinbench.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error
-from twinbench.cli.explain import explanation_lines
 from twinbench.gate.compare import compare_runs
 from twinbench.gate.session_gate import GateOutcome, verdict_lines
 from twinbench.results.storage import RunFileError, read_run
