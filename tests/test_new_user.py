@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from fixtures.runs import run_with
+from fixtures.runs import run_with, sample_run
 
-from twinbench.cli import main
+from twinbench.cli import build_parser, main
+from twinbench.render.text import run_summary
 from twinbench.results.baselines import save_baseline
 from twinbench.results.storage import write_run
 
@@ -158,8 +159,8 @@ def test_confirm_rounds_help_of_check_and_compare_promises_no_measuring(capsys):
 
 
 def test_calibrate_refuses_fewer_than_two_repetitions(capsys):
-    with pytest.raises(SystemExit) as caught:
-        main(["calibrate", "--repetitions", "1"])
+    with pytest.raises(SystemExit) as caught:  # the parser alone: nothing is ever measured
+        build_parser().parse_args(["calibrate", "--repetitions", "1"])
     assert caught.value.code == 2 and "at least 2" in capsys.readouterr().err
 
 
@@ -259,3 +260,48 @@ def test_installed_plugin_works_in_a_project_outside_the_repository(tmp_path):
     )
     assert repo.returncode == 0, repo.stderr[-2000:]
     assert time.monotonic() - started < 600
+
+
+def test_show_leads_with_the_headline_and_folds_skipped_gpu_cases(tmp_path, capsys):
+    """#12 item 9: one line of counts first; CUDA skips on a CPU machine make one line."""
+    path = write_run(tmp_path, sample_run())  # two measured twins, one CUDA case skipped
+    assert main(["show", str(path)]) == 0
+    out = capsys.readouterr().out.split("\n\n", 1)[1]
+    assert out.startswith("twinbench: 2 ok; 1 skipped (not compared with a baseline)")
+    assert "1 CUDA case(s) skipped: no GPU" in out
+    assert "mlp-torch-eager-cuda-infer-fp32-b64" not in out  # no row of dashes for it
+
+
+def test_headline_counts_verdicts_and_lists_the_cases_that_need_attention():
+    gated = run_with({**CASES, "mlp-torch-eager-cpu-infer-fp32-b1": 2e-4})
+    gated["twinbench"]["comparison"] = {
+        "verdicts": [
+            {"case_id": "mlp-torch-eager-cpu-infer-fp32-b1", "verdict": "regression", "ratio": 2},
+            {"case_id": "mlp-keras-graph-cpu-infer-fp32-b1", "verdict": "ok", "ratio": 1.0},
+        ]
+    }
+    lines = run_summary(gated)
+    assert lines[0] == "twinbench: 1 regression, 0 numerics changed, 1 ok"
+    assert lines[1:3] == [
+        "needs attention:",
+        "  REGRESSION mlp-torch-eager-cpu-infer-fp32-b1 2.00x",
+    ]
+
+
+def test_html_report_puts_verdicts_first_and_folds_the_machine_table(tmp_path):
+    from twinbench.history.html import render_report
+    from twinbench.history.store import load_history
+
+    results = tmp_path / "results"
+    gated = run_with(CASES)
+    gated["twinbench"]["comparison"] = {
+        "baseline": None,
+        "verdicts": [{"case_id": "mlp-torch-eager-cpu-infer-fp32-b1", "verdict": "regression"}],
+    }
+    write_run(results / "history", gated)
+    page = render_report(load_history(results))
+    summary = page.index("twinbench: 1 regression, 0 numerics changed, 0 ok")
+    attention = page.index("REGRESSION mlp-torch-eager-cpu-infer-fp32-b1")
+    machine = page.index("<details class='machine'>")
+    assert summary < attention < machine
+    assert page.index("Test CPU 9000") > machine  # the machine's fields sit inside <details>
