@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fixtures.runs import run_with, sample_run
+from fixtures.runs import METADATA, run_with, sample_run
 
 from twinbench.cli import build_parser, main
 from twinbench.render.text import run_summary
@@ -305,3 +305,12 @@ def test_html_report_puts_verdicts_first_and_folds_the_machine_table(tmp_path):
     machine = page.index("<details class='machine'>")
     assert summary < attention < machine
     assert page.index("Test CPU 9000") > machine  # the machine's fields sit inside <details>
+
+
+def test_an_incomparable_baseline_says_what_to_run_instead(tmp_path, capsys):
+    """Item 4: `fingerprint differs: ...` alone left the user without a next step."""
+    baseline = write_run(tmp_path, run_with(CASES))
+    other = write_run(tmp_path, run_with(CASES, metadata={**METADATA, "cpu_model": "Other CPU"}))
+    assert main(["compare", str(baseline), str(other)]) == 0
+    out = capsys.readouterr().out
+    assert "incomparable (2 case(s))" in out and "--baseline FILE" in out

@@ -15,16 +15,22 @@ def explanation_lines(comparison: Comparison, settings: GateSettings) -> list[st
         for v in comparison.verdicts
         if v.verdict == Outcome.OK and v.ratio is not None and v.ratio > 1
     ]
-    incomparable = [v for v in comparison.verdicts if v.verdict == Outcome.INCOMPARABLE]
-    if incomparable:
-        fields = ", ".join(sorted(comparison.fingerprint_changes)) or "the machine fingerprint"
-        lines.append(
-            f"incomparable ({len(incomparable)} case(s)): the baseline was measured with a "
-            f"different {fields}. Judge against a run of the same machine and settings "
-            "(twinbench check RUN --baseline FILE), or record a baseline for this one "
-            "(pytest benches --save-baseline)"
-        )
+    lines += incomparable_lines(comparison)
     return ["", *lines] if lines else []
+
+
+def incomparable_lines(comparison: Comparison) -> list[str]:
+    """What to run instead when the baseline was measured somewhere else (pytest prints it too)."""
+    incomparable = [v for v in comparison.verdicts if v.verdict == Outcome.INCOMPARABLE]
+    if not incomparable:
+        return []
+    fields = ", ".join(sorted(comparison.fingerprint_changes)) or "the machine fingerprint"
+    return [
+        f"incomparable ({len(incomparable)} case(s)): the baseline was measured with a "
+        f"different {fields}. Judge against a run of the same machine and settings "
+        "(twinbench check RUN --baseline FILE), or record a baseline for this one "
+        "(pytest benches --save-baseline)"
+    ]
 
 
 def why_ok(v: Verdict, settings: GateSettings) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from twinbench.bench.explain import incomparable_lines
 from twinbench.bench.resolve import BenchOptions
 from twinbench.core.cases import DEFAULT_VARIANTS, Case
 from twinbench.core.status import Status
@@ -239,7 +240,7 @@ class BenchSession:
         if self.run_path:
             lines.append(f"run file: {self.run_path}")
         if self.gate is not None and not self._saved_first_baseline():
-            lines += ["", *verdict_lines(self.gate)]
+            lines += ["", *verdict_lines(self.gate), *incomparable_lines(self.gate.comparison)]
         lines += self.notes
         return lines if len(lines) > 1 else []
 
