@@ -314,3 +314,28 @@ def test_an_incomparable_baseline_says_what_to_run_instead(tmp_path, capsys):
     assert main(["compare", str(baseline), str(other)]) == 0
     out = capsys.readouterr().out
     assert "incomparable (2 case(s))" in out and "--baseline FILE" in out
+
+
+def test_calibrate_stops_cleanly_on_ctrl_c(monkeypatch, capsys):
+    """Item 6: no KeyboardInterrupt traceback; what was done, and exit 130."""
+    from twinbench.cli import calibrate as command
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "calibrate", interrupted)
+    assert main(["calibrate", "--models=mlp", "--devices=cpu", "--repetitions=2"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted after 0 of 2 repetitions" in err and "Traceback" not in err
+
+
+def test_calibrate_recommends_a_case_threshold_per_noisy_case():
+    from twinbench.cli.calibrate import recommendation
+    from twinbench.gate.calibrate import CalibrationRow
+    from twinbench.gate.settings import GateSettings
+
+    calm = CalibrationRow("mlp-torch-eager-cpu-infer-fp32-b64", 4, 12, 0, 0, 1.05, 1.04)
+    noisy = CalibrationRow("mlp-torch-eager-cpu-infer-fp32-b1", 4, 12, 3, 1, 1.2, 1.27)
+    lines = recommendation([calm, noisy], GateSettings(threshold=1.10))
+    assert lines[1:] == ["  --case-threshold 'mlp-torch-eager-cpu-infer-fp32-b1=1.32'"]
+    assert "keep the thresholds" in recommendation([calm], GateSettings(threshold=1.10))[0]
