@@ -44,7 +44,7 @@ def test_check_exit_statuses(tmp_path, capsys):
 def test_check_without_baseline_passes_unless_strict(tmp_path):
     run = write_run(tmp_path, run_with(CASES))
     empty = tmp_path / "nothing"
-    empty.mkdir()  # a folder that exists but holds no baseline yet: a first run, not an error
+    (empty / "history").mkdir(parents=True)  # runs but no baseline yet: a first run, no error
     assert main(["check", str(run), "--results-dir", str(empty)]) == 0
     assert main(["check", str(run), "--results-dir", str(empty), "--strict-gate"]) == 1
 

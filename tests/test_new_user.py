@@ -118,6 +118,14 @@ def test_a_missing_results_folder_is_an_error_naming_it(tmp_path, capsys, comman
     assert not (tmp_path / "report.html").exists()
 
 
+def test_check_against_a_folder_that_is_no_results_folder_is_an_error(tmp_path, capsys):
+    run = write_run(tmp_path / "runs", run_with(CASES))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["check", str(run), "--results-dir", str(empty)]) == 2
+    assert f"--results-dir {empty} holds neither" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("command", ["history", "report"])
 def test_an_empty_results_folder_is_an_error_unless_allowed(tmp_path, capsys, command):
     (tmp_path / "history").mkdir()

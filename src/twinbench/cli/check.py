@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 class MissingFolder(Exception):
-    """--results-dir names a folder that does not exist."""
+    """--results-dir names a folder that does not exist or is no results folder."""
 
 
 def baseline_folder(args: argparse.Namespace) -> Path:
@@ -78,6 +78,11 @@ def baseline_folder(args: argparse.Namespace) -> Path:
             raise MissingFolder(
                 f"--results-dir {folder} does not exist: name the folder that holds "
                 "baselines/, or leave the option out to use RUN's own results folder"
+            )
+        if not any((folder / sub).is_dir() for sub in ("baselines", "history")):
+            raise MissingFolder(
+                f"--results-dir {folder} holds neither baselines/ nor history/, so it is no "
+                "results folder: name the one pytest wrote, or leave the option out"
             )
         return folder
     return results_folder_of(args.run) or results_dir(args)
