@@ -347,3 +347,27 @@ def test_calibrate_recommends_a_case_threshold_per_noisy_case():
     lines = recommendation([calm, noisy], GateSettings(threshold=1.10))
     assert lines[1:] == ["  --case-threshold 'mlp-torch-eager-cpu-infer-fp32-b1=1.32'"]
     assert "keep the thresholds" in recommendation([calm], GateSettings(threshold=1.10))[0]
+
+
+def test_ctrl_c_while_the_run_is_judged_writes_nothing(tmp_path, monkeypatch):
+    """Item 1, later: Ctrl-C during the confirmation rounds (inside pytest's session finish)
+    ends with the same note instead of a traceback, and no file."""
+    from fixtures.runs import measured
+
+    from twinbench.bench.resolve import resolve_options
+    from twinbench.bench.session import BenchSession
+    from twinbench.cli import build_parser
+
+    args = build_parser().parse_args(["calibrate", "--models=mlp", "--devices=cpu"])
+    args.results_dir, args.save_baseline, args.no_compare = str(tmp_path), None, False
+    session = BenchSession(resolve_options(lambda name: getattr(args, name, None), tmp_path))
+    session.runs.append(measured("mlp-torch-eager-cpu-infer-fp32-b1", 1e-4))
+    session.planned = ["mlp-torch-eager-cpu-infer-fp32-b1", "mlp-keras-graph-cpu-infer-fp32-b1"]
+
+    def interrupted() -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(session, "_record", interrupted)
+    assert session.finish() is False
+    assert "interrupted: no run file written, 1 of 2 case(s) measured" in session.notes[-1]
+    assert list(tmp_path.rglob("*.json")) == []

@@ -84,7 +84,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ]
     if unselected:
         config.hook.pytest_deselected(items=unselected)
-        items[:] = [item for item in items if item not in unselected]
+        dropped = set(map(id, unselected))
+        items[:] = [item for item in items if id(item) not in dropped]
 
     def key(item: pytest.Item) -> tuple[int, tuple[str, str]]:
         case = _case_of(item)

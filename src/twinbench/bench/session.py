@@ -156,6 +156,14 @@ class BenchSession:
             return False
         if not self.runs:
             return False
+        try:
+            return self._record()
+        except KeyboardInterrupt:  # during the gate's confirmation rounds, before writing
+            self.notes.append(self._interrupted_note())
+            return False
+
+    def _record(self) -> bool:
+        """Gate the measured cases, write the run file (and baseline); True: the run fails."""
         self.probe["end_s"] = measure_probe()
         from twinbench.results.metadata import collect_metadata  # imports both frameworks: only now
 
