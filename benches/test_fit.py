@@ -1,8 +1,5 @@
-"""Fit: one epoch of Keras `model.fit` against PyTorch's DataLoader loop, on digits, per step."""
+"""The packaged fit benchmark (twinbench.benches.test_fit), run here by `pytest benches`."""
 
-import pytest
+from twinbench.benches.test_fit import test_fit
 
-
-@pytest.mark.twinbench_mode("fit")
-def test_fit(case, measure):
-    measure(case)
+__all__ = ["test_fit"]

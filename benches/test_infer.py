@@ -1,8 +1,5 @@
-"""Inference: one forward pass per step (Keras in tf.function, PyTorch under inference_mode)."""
+"""The packaged infer benchmark (twinbench.benches.test_infer), run here by `pytest benches`."""
 
-import pytest
+from twinbench.benches.test_infer import test_infer
 
-
-@pytest.mark.twinbench_mode("infer")
-def test_infer(case, measure):
-    measure(case)
+__all__ = ["test_infer"]

@@ -1,8 +1,5 @@
-"""Training: forward, cross-entropy, backward and an SGD-with-momentum update per step."""
+"""The packaged train benchmark (twinbench.benches.test_train), run here by `pytest benches`."""
 
-import pytest
+from twinbench.benches.test_train import test_train
 
-
-@pytest.mark.twinbench_mode("train")
-def test_train(case, measure):
-    measure(case)
+__all__ = ["test_train"]

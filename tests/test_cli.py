@@ -43,9 +43,10 @@ def test_check_exit_statuses(tmp_path, capsys):
 
 def test_check_without_baseline_passes_unless_strict(tmp_path):
     run = write_run(tmp_path, run_with(CASES))
-    empty = str(tmp_path / "nothing")
-    assert main(["check", str(run), "--results-dir", empty]) == 0
-    assert main(["check", str(run), "--results-dir", empty, "--strict-gate"]) == 1
+    empty = tmp_path / "nothing"
+    (empty / "history").mkdir(parents=True)  # runs but no baseline yet: a first run, no error
+    assert main(["check", str(run), "--results-dir", str(empty)]) == 0
+    assert main(["check", str(run), "--results-dir", str(empty), "--strict-gate"]) == 1
 
 
 def test_check_with_an_unreadable_baseline_is_a_usage_error(tmp_path, capsys):

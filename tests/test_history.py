@@ -146,8 +146,11 @@ def test_sparkline_scales_between_extremes():
     assert sparkline([]) == ""
 
 
-def test_empty_results_folder_is_not_an_error(tmp_path, capsys):
-    assert main(["history", "--results-dir", str(tmp_path)]) == 0
+def test_empty_results_folder_is_an_error_unless_allowed(tmp_path, capsys):
+    """A wrong path must not pass silently (issue 17); --allow-empty accepts a new folder."""
+    assert main(["history", "--results-dir", str(tmp_path)]) == 2
+    assert str(tmp_path) in capsys.readouterr().err
+    assert main(["history", "--results-dir", str(tmp_path), "--allow-empty"]) == 0
     assert "no runs" in capsys.readouterr().out
 
 

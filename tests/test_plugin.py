@@ -229,7 +229,7 @@ def test_gate_life_cycle_with_empty_saved_and_broken_baselines(tmp_path):
     baseline.write_text(baseline.read_text()[:200])  # truncated
     before = snapshot(tmp_path)
     broken = pytest_benches(*common)
-    assert broken.returncode == 1
+    assert broken.returncode == 4  # stopped before measuring, as a usage error
     assert str(baseline) in broken.stdout and "not valid JSON" in broken.stdout
     assert snapshot(tmp_path) == before  # nothing under results/ changed
 

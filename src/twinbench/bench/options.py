@@ -168,7 +168,8 @@ def add_run_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         f"--{prefix}numerics-dir",
         default=None,
         metavar="DIR",
-        help="reference outputs per model (default: fixtures/numerics under the pytest rootdir)",
+        help="reference outputs per model (default: fixtures/numerics under the pytest rootdir, "
+        "else the references installed with twinbench)",
     )
     addoption(
         f"--{prefix}refresh-numerics",
@@ -191,8 +192,27 @@ def add_run_options(addoption: Callable[..., Any], prefix: str = "") -> None:
     )
 
 
-def add_gate_options(addoption: Callable[..., Any], prefix: str = "") -> None:
-    """Options of the regression gate, shared by pytest and `twinbench check`."""
+CONFIRM_ROUNDS_HELP = (
+    "re-measure each suspect (a case slower by the threshold) in up to N rounds of fresh "
+    "processes, at least 20 s apart; it is a regression only when two rounds agree (one when N "
+    "is 1) and all processes pooled are significant at alpha/N (default: 3; 0 turns "
+    "confirmation off)"
+)
+CONFIRM_STORED_HELP = (
+    "judge each suspect with up to N of the re-measurement rounds stored in the run file by "
+    "the pytest run that wrote it; nothing is measured here, so a suspect without stored "
+    "rounds stays an unconfirmed regression (default: 3; 0 ignores stored rounds)"
+)
+
+
+def add_gate_options(
+    addoption: Callable[..., Any], prefix: str = "", remeasures: bool = True
+) -> None:
+    """Options of the regression gate, shared by pytest and `twinbench check`.
+
+    `remeasures`: False for subcommands that judge stored files and measure nothing, whose
+    --confirm-rounds can only use the rounds a pytest run stored.
+    """
     addoption(
         f"--{prefix}regression-threshold",
         type=threshold_ratio,
@@ -220,10 +240,7 @@ def add_gate_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         type=non_negative_int,
         default=3,
         metavar="N",
-        help="re-measure each suspect (a case slower by the threshold) in up to N rounds of "
-        "fresh processes, at least 20 s apart; it is a regression only when two rounds agree "
-        "(one when N is 1) and all processes pooled are significant at alpha/N (default: 3; "
-        "0 turns confirmation off)",
+        help=CONFIRM_ROUNDS_HELP if remeasures else CONFIRM_STORED_HELP,
     )
     addoption(
         f"--{prefix}like-for-like",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sysconfig
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +78,9 @@ def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
         results_dir=results_dir,
         require_gpu=bool(get("require_gpu")),
         save_baseline=get("save_baseline"),
-        numerics_dir=Path(get("numerics_dir") or rootdir / "fixtures" / "numerics"),
+        numerics_dir=Path(
+            get("numerics_dir") or numerics_dir(rootdir, refresh=bool(get("refresh_numerics")))
+        ),
         refresh_numerics=bool(get("refresh_numerics")),
         compare=not get("no_compare"),
         strict=bool(get("strict_gate")),
@@ -93,6 +96,30 @@ def resolve_frameworks(frameworks: tuple[str, ...], backend: str | None) -> tupl
     except ValueError as error:
         raise OptionError(str(error)) from error
     return tuple(dict.fromkeys(chosen if f == "keras" else f for f in frameworks))
+
+
+# Where a wheel installs the repository's fixtures/numerics (pyproject.toml, data-files).
+INSTALLED_NUMERICS = ("share", "twinbench", "numerics")
+
+
+def numerics_dir(rootdir: Path, refresh: bool = False) -> Path:
+    """The reference outputs to check against, when --numerics-dir does not name them.
+
+    The project's own ``fixtures/numerics`` first (the repository, or a project that refreshed
+    its own references), then the repository this twinbench was imported from (an editable
+    install), then the copy a wheel installs; --refresh-numerics always writes the project's.
+    """
+    project = rootdir / "fixtures" / "numerics"
+    if refresh:
+        return project
+    here = Path(__file__).resolve()
+    # <checkout>/src/twinbench/bench/resolve.py; <prefix>/lib/pythonX.Y/site-packages/twinbench/...
+    up = here.parents
+    checkout = up[min(3, len(up) - 1)] / "fixtures" / "numerics"
+    prefix = up[min(5, len(up) - 1)].joinpath(*INSTALLED_NUMERICS)  # pip --prefix / --user
+    interpreter = Path(sysconfig.get_path("data")).joinpath(*INSTALLED_NUMERICS)  # a venv
+    candidates = (project, checkout, prefix, interpreter)
+    return next((path for path in candidates if path.is_dir()), project)
 
 
 def gate_settings(get: Callable[[str], Any]) -> GateSettings:

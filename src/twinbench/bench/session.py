@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from twinbench.bench.explain import incomparable_lines
 from twinbench.bench.resolve import BenchOptions
 from twinbench.core.cases import DEFAULT_VARIANTS, Case, reference_framework
 from twinbench.core.status import Status
@@ -22,10 +28,30 @@ from twinbench.measure.gpu_probe import measure_gpu_probe
 from twinbench.measure.probe import measure_probe, wait_for_calm
 from twinbench.measure.timing import loop_overhead_per_step
 from twinbench.render.text import run_summary
-from twinbench.results.baselines import save_baseline
+from twinbench.results.baselines import EXTEND, save_baseline
 from twinbench.results.metadata import tf32_in_use
 from twinbench.results.runfile import build_run
-from twinbench.results.storage import RunFileError, write_run
+from twinbench.results.storage import RunFileError, read_run, write_run
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Keep what native code writes to stderr (TensorFlow's and absl's start-up log lines, which
+    no environment variable fully silences) out of pytest's progress line; shown on failure."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 class BenchSession:
@@ -47,6 +73,8 @@ class BenchSession:
         self._last_round_end = 0.0
         # Lines for the summary that are not tables (an unusable baseline, a saved one).
         self.notes: list[str] = []
+        # The case ids collected to run, in order (set by the plugin after collection).
+        self.planned: list[str] = []
 
     def _new_pool(self) -> WorkerPool:
         options = self.options
@@ -59,6 +87,7 @@ class BenchSession:
         if unsupported:  # a gap in the matrix, not a missing device: no workers, no record
             pytest.skip(unsupported)
         if self.loop_overhead_s is None:
+            self.check_baselines()  # before the first case: minutes of measuring are at stake
             self.loop_overhead_s = loop_overhead_per_step()
             self.probe["start_s"] = measure_probe()
             self.probe["gpu_start_s"] = self._gpu_probe()
@@ -102,16 +131,52 @@ class BenchSession:
             "frameworks": self.pool.runner_metadata,
         }
 
-    def finish(self) -> bool:
-        """Stop the workers, gate, write the run file; True when the run must fail."""
+    def check_baselines(self) -> None:
+        """Stop the session, before anything is measured, when a baseline cannot be read.
+
+        The machine's fingerprint needs both frameworks imported, so which baseline the gate
+        will read is not known yet: every one under baselines/ must be readable. Nothing under
+        results/ changes.
+        """
+        if not (self.options.compare or self.options.save_baseline == EXTEND):
+            return  # --save-baseline --no-compare replaces a baseline without reading it
+        for path in sorted((self.options.results_dir / "baselines").glob("*.json")):
+            try:
+                read_run(path)
+            except RunFileError as error:
+                pytest.exit(
+                    f"baseline unusable, nothing measured: {error}. Restore it from version "
+                    f"control (git checkout -- {path}) or replace it: pytest benches "
+                    "--save-baseline --no-compare",
+                    returncode=pytest.ExitCode.USAGE_ERROR,
+                )
+
+    def finish(self, interrupted: bool = False) -> bool:
+        """Stop the workers, gate, write the run file; True when the run must fail.
+
+        An interrupted run writes nothing: a file with some cases would look complete to the
+        gate and the history, so it is dropped and the unmeasured cases are named instead.
+        """
         self.pool.close()
+        if interrupted:
+            self.notes.append(self._interrupted_note())
+            return False
         if not self.runs:
             return False
+        try:
+            return self._record()
+        except KeyboardInterrupt:  # during the gate's confirmation rounds, before writing
+            self.notes.append(self._interrupted_note())
+            return False
+
+    def _record(self) -> bool:
+        """Gate the measured cases, write the run file (and baseline); True: the run fails."""
         self.probe["end_s"] = measure_probe()
         self.probe["gpu_end_s"] = self._gpu_probe()
         from twinbench.results.metadata import collect_metadata  # imports both frameworks: only now
 
-        metadata = collect_metadata(self.options.threads)
+        with quiet_native_stderr():
+            metadata = collect_metadata(self.options.threads)
         metadata["tf32"] = tf32_in_use(self.pool.runner_metadata)
         self.notes += throttle_notes(self.runs)
         self.run = build_run(self.runs, metadata, self.settings(), self.test_names, self.probe)
@@ -132,6 +197,17 @@ class BenchSession:
             )
             self.notes.append(f"baseline saved ({self.options.save_baseline}): {saved}")
         return bool(self.gate and self.gate.comparison.failed(self.options.strict))
+
+    def _interrupted_note(self) -> str:
+        measured = {run.case.id for run in self.runs}
+        missing = [case_id for case_id in self.planned if case_id not in measured]
+        listed = ", ".join(missing[:10]) + (
+            f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        )
+        return (
+            f"interrupted: no run file written, {len(measured)} of {len(self.planned)} case(s) "
+            f"measured; not measured: {listed or 'none'}. Run it again to record a run."
+        )
 
     def _refresh_numerics(self, metadata: dict[str, Any]) -> None:
         """Store this run's reference outputs, per model, for the frameworks and modes run.
@@ -186,7 +262,11 @@ class BenchSession:
             lines += run_summary(self.run)
         if self.run_path:
             lines.append(f"run file: {self.run_path}")
-        if self.gate is not None:
-            lines += ["", *verdict_lines(self.gate)]
+        if self.gate is not None and not self._saved_first_baseline():
+            lines += ["", *verdict_lines(self.gate), *incomparable_lines(self.gate.comparison)]
         lines += self.notes
         return lines if len(lines) > 1 else []
+
+    def _saved_first_baseline(self) -> bool:
+        """A run that had no baseline and just saved one: "no baseline yet" would be stale."""
+        return bool(self.options.save_baseline and self.gate and self.gate.baseline is None)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from twinbench.bench.explain import explanation_lines
 from twinbench.bench.options import add_gate_options
 from twinbench.bench.resolve import gate_settings
 from twinbench.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error
@@ -27,7 +28,7 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("a", type=Path, metavar="A", help="the earlier run (the reference)")
     parser.add_argument("b", type=Path, metavar="B", help="the later run")
-    add_gate_options(parser.add_argument)
+    add_gate_options(parser.add_argument, remeasures=False)
     parser.set_defaults(handler=run)
 
 
@@ -38,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
     except RunFileError as problem:
         error(NAME, str(problem))
         return EXIT_USAGE
-    comparison = compare_runs(first, second, gate_settings(lambda name: getattr(args, name)))
+    settings = gate_settings(lambda name: getattr(args, name))
+    comparison = compare_runs(first, second, settings)
     print("\n".join(verdict_lines(GateOutcome(comparison, args.a))))
+    for line in explanation_lines(comparison, settings):
+        print(line)
     return EXIT_FAILED if comparison.failed(args.strict_gate) else EXIT_OK

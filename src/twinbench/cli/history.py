@@ -6,7 +6,16 @@ import argparse
 import sys
 from typing import Any
 
-from twinbench.cli.common import EXIT_OK, add_history_arguments, report_unreadable, results_dir
+from twinbench.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    NoRuns,
+    add_history_arguments,
+    check_history,
+    error,
+    report_unreadable,
+    results_dir,
+)
 from twinbench.history.store import load_history
 from twinbench.history.trends import HEADERS, Trend, trend_cells, trend_table, trends
 
@@ -34,10 +43,15 @@ def run(args: argparse.Namespace) -> int:
     folder = results_dir(args)
     history = load_history(folder, args.machine)
     report_unreadable(history)
-    rows = trends(history, args.case)
-    if not rows:
+    try:
+        check_history(folder, history, args.case)
+    except NoRuns as problem:
+        if not args.allow_empty:
+            error(NAME, str(problem))
+            return EXIT_USAGE
         print(f"no runs with cases matching {args.case!r} under {folder}/history")
         return EXIT_OK
+    rows = trends(history, args.case)
     if sys.stdout.isatty():
         _print_rich(rows)
     else:

@@ -1,7 +1,8 @@
 """`twinbench report`: one self-contained HTML page (inline SVG plots, no network) of a history.
 
-Sections: the machine and software of the latest run, its verdicts, Keras against PyTorch per
-model, device and mode, then per model a grid of every case's history with its change points.
+Sections: the latest run's one-line summary, the cases that need attention and its verdicts,
+Keras against PyTorch per model, device and mode, the machine and software (folded: a reader
+comes for the verdicts), then per model a grid of every case's history with its change points.
 Plots are drawn with matplotlib's Agg backend and inlined, so the page opens offline in any
 browser: the Keras/PyTorch chart as SVG (one figure, crisp at any zoom), the history grids as
 PNG. As SVG, 500 runs x 200 cases made a 16 MB page that took 24 s to draw; a raster's cost
@@ -22,6 +23,7 @@ from typing import Any
 from twinbench.core.cases import KERAS_BACKEND_FRAMEWORKS, Case
 from twinbench.history.store import History
 from twinbench.history.trends import HEADERS, Trend, trend_cells, trends
+from twinbench.render.summary import attention_lines, headline
 from twinbench.render.text import format_seconds
 from twinbench.results.metadata import STACK_LABELS, describe_stack_changes
 from twinbench.results.runfile import case_rows
@@ -59,10 +61,11 @@ def render_report(history: History, pattern: str = "*") -> str:
         latest_path, latest = history.runs[-1]
         parts += [
             f"<h2>Latest run</h2><p>{html.escape(latest_path.name)}</p>",
-            _machine(latest),
+            _summary(latest),
             _verdicts(latest),
             "<h2>Keras against PyTorch (latest run)</h2>",
             _framework_charts(latest),
+            _machine(latest),
         ]
     parts += ["<h2>History per case</h2>", _table(HEADERS, [trend_cells(t) for t in rows])]
     parts += [_history_grid(model, group) for model, group in _by_model(rows).items()]
@@ -92,10 +95,25 @@ def _unreadable(history: History) -> str:
     return "<h2>Unreadable files (skipped)</h2>" + _table(("file", "why"), rows)
 
 
+def _summary(run: dict[str, Any]) -> str:
+    """The run's headline, then the cases that need a person (as `pytest benches` prints)."""
+    first = f"<p class='summary'><strong>{html.escape(headline(run, case_rows(run)))}</strong></p>"
+    attention = attention_lines(run)[1:]  # the list itself says it needs attention
+    if not attention:
+        return first
+    items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in attention)
+    return f"{first}<p>Needs attention:</p><ul class='attention'>{items}</ul>"
+
+
 def _machine(run: dict[str, Any]) -> str:
+    """The latest run's machine and software, folded away below the verdicts."""
     metadata = run["twinbench"].get("metadata", {})
     keys = sorted(k for k, v in metadata.items() if v not in (None, "", [], {}))
-    return _table(("field", "value"), [(k, _short(metadata[k])) for k in keys])
+    table = _table(("field", "value"), [(k, _short(metadata[k])) for k in keys])
+    return (
+        f"<details class='machine'><summary>Machine and software of the latest run "
+        f"({len(keys)} fields)</summary>{table}</details>"
+    )
 
 
 def _short(value: Any) -> str:

@@ -8,7 +8,14 @@ from typing import Any
 
 from twinbench.core.cases import ALL_FRAMEWORKS, FRAMEWORK_VARIANTS, PAIRS, keras_backend
 from twinbench.execute.fit import MAX_ACCURACY_GAP, MIN_ACCURACY, TRAIN_SIZE, accuracy_verdict
+from twinbench.render.summary import attention_lines, fold_skipped, headline
 from twinbench.results.runfile import CaseRow, case_rows
+
+# Two figures of one case are both called typical, and they differ on purpose: say why once.
+MEDIAN_NOTE = (
+    "median: all samples of all processes pooled. The gate judges levels instead (median of",
+    "the per-process 10th percentiles), so its baseline/current figures are usually lower.",
+)
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -97,11 +104,10 @@ def framework_table(rows: Sequence[CaseRow]) -> str:
     Keras on JAX or PyTorch (keras_jax, keras_torch) gets a row of its own beside Keras on
     TensorFlow, against the same PyTorch figure, and a "keras on" column names the backend.
     """
-    medians = {
-        (row.case.group, row.case.framework): row.median_s
-        for row in rows
-        if row.median_s is not None
+    by_side = {
+        (row.case.group, row.case.framework): row for row in rows if row.median_s is not None
     }
+    medians = {key: row.median_s for key, row in by_side.items()}
     kerases = [f for f in ALL_FRAMEWORKS if keras_backend(f) and any(g[1] == f for g in medians)]
     backend_column = kerases not in ([], ["keras"])
     groups = sorted(
@@ -119,7 +125,10 @@ def framework_table(rows: Sequence[CaseRow]) -> str:
             keras_s = medians.get((case.group, keras))
             if keras_s is None and (torch_s is None or keras != (kerases or ["keras"])[0]):
                 continue  # neither ran it (e.g. CUDA without a GPU); PyTorch alone: one row
-            ratio = f"{keras_s / torch_s:.2f}x" if keras_s and torch_s else "-"
+            ratio = "-"
+            if keras_s and torch_s:
+                sides = (by_side[(case.group, keras)], by_side[(case.group, "torch")])
+                ratio = f"{keras_s / torch_s:.2f}x" + _ratio_range(*sides)
             backend = [keras_backend(keras) or ""] if backend_column else []
             body.append(
                 (
@@ -145,9 +154,30 @@ def framework_table(rows: Sequence[CaseRow]) -> str:
         "batch",
         "keras",
         "torch",
-        "keras/torch",
+        "keras/torch (process range)",
     )
     return format_table(headers, body)
+
+
+def _ratio_range(keras: CaseRow, torch: CaseRow) -> str:
+    """How far the ratio moves between worker processes: the lowest Keras process median over
+    the highest PyTorch one, and the reverse (part of the noise is per process).
+
+    Empty when either side has a single process: one process says nothing about the spread.
+    """
+    keras_levels = [_median(p) for p in keras.process_samples if p]
+    torch_levels = [_median(p) for p in torch.process_samples if p]
+    if len(keras_levels) < 2 or len(torch_levels) < 2:
+        return ""
+    low = min(keras_levels) / max(torch_levels)
+    high = max(keras_levels) / min(torch_levels)
+    return f" ({low:.2f}-{high:.2f})"
+
+
+def _median(samples: Sequence[float]) -> float:
+    ordered = sorted(samples)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _pair_order(pair: str) -> int:
@@ -183,7 +213,9 @@ def _memory_cell(row: CaseRow) -> str:
 def run_summary(run: dict[str, Any]) -> list[str]:
     """The tables and notes printed for a run, from its run-file data."""
     rows = case_rows(run)
-    lines = [cases_table(rows), "", "Keras vs PyTorch (median per step; >1x: Keras slower)", ""]
+    shown, skipped = fold_skipped(rows)
+    lines = [headline(run, rows), *attention_lines(run), "", cases_table(shown), *skipped]
+    lines += [*MEDIAN_NOTE, "", "Keras vs PyTorch (median per step; >1x: Keras slower)", ""]
     lines += [framework_table(rows), "", overhead_line(run, rows)]
     if any(row.fit for row in rows):
         lines += ["", *fit_lines(rows)]

@@ -87,13 +87,27 @@ def _read_lenient(raw: bytes, path: Path) -> Any:
     except UnicodeDecodeError as error:
         raise RunFileError(path, f"not UTF-8 text: {error}") from error
     except json.JSONDecodeError as error:
-        raise RunFileError(path, f"not valid JSON (truncated?): {error}") from error
+        raise RunFileError(path, _not_json(raw, error)) from error
+
+
+def _not_json(raw: bytes, error: json.JSONDecodeError) -> str:
+    """Why a file is no JSON, and what to do: a cut-off run file and a wrong file differ."""
+    if raw.lstrip()[:1] in (b"{", b"["):
+        return (
+            f"not valid JSON, cut off or damaged ({error}); an interrupted copy or a full disk? "
+            "Restore it from version control, or record it again"
+        )
+    return f"not a JSON file ({error}): pass a run file that `pytest benches` wrote"
 
 
 def _schema_version(data: Any, path: Path | str) -> int:
     """The file's schema version; RunFileError when it has none or one this twinbench lacks."""
-    if not isinstance(data, dict):
-        raise RunFileError(path, "top level is not a JSON object")
+    if not isinstance(data, dict) or "twinbench" not in data:
+        raise RunFileError(
+            path,
+            'not a twinbench run file (no "twinbench" section): pass a file that '
+            "`pytest benches` wrote under results/history/ or results/baselines/",
+        )
     section = require(data, "twinbench", dict, path)
     version: int = require(section, "schema_version", int, path, "twinbench.schema_version")
     if version > SCHEMA_VERSION:
