@@ -193,6 +193,8 @@ SPEC = ModelSpec(
     num_classes=CONFIG.num_classes,
     build_torch=build_torch,
     build_keras=build_keras,
+    # No weight_map: Keras' one bias is the sum of two PyTorch tensors, which a one-to-one map
+    # cannot say; `transfer` checks the coverage itself (check_full_coverage).
     transfer=transfer,
     vocab_size=CONFIG.vocab_size,
 )

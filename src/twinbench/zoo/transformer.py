@@ -266,5 +266,6 @@ SPEC = ModelSpec(
     build_torch=build_torch,
     build_keras=build_keras,
     transfer=transfer,
+    weight_map=weight_map,
     vocab_size=CONFIG.vocab_size,
 )
