@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from twinbench.bench.proofs import ProofLedger
 from twinbench.bench.resolve import BenchOptions
 from twinbench.core.cases import DEFAULT_VARIANTS, Case
 from twinbench.core.status import Status
@@ -16,6 +17,7 @@ from twinbench.execute.case import CaseRun, merge
 from twinbench.execute.fit import fit_unsupported, learning_problem
 from twinbench.execute.numerics import refresh_references
 from twinbench.execute.pool import WorkerPool
+from twinbench.execute.proof import IDENTICAL
 from twinbench.gate.confirm import ROUND_GAP_S
 from twinbench.gate.session_gate import GateOutcome, Remeasurement, run_gate, verdict_lines
 from twinbench.measure.probe import measure_probe, wait_for_calm
@@ -45,6 +47,7 @@ class BenchSession:
         self._last_round_end = 0.0
         # Lines for the summary that are not tables (an unusable baseline, a saved one).
         self.notes: list[str] = []
+        self.proofs = ProofLedger(options.selection)
 
     def _new_pool(self) -> WorkerPool:
         options = self.options
@@ -56,6 +59,10 @@ class BenchSession:
         unsupported = fit_unsupported(case)
         if unsupported:  # a gap in the matrix, not a missing device: no workers, no record
             pytest.skip(unsupported)
+        proof = self.proofs.proof(case)
+        if proof.status != IDENTICAL:  # never timed: a pair that differs is no benchmark
+            self.runs.append(CaseRun(case, proof.status, processes=[], reason=proof.summary))
+            pytest.fail(f"{proof.status}: {proof.summary}", pytrace=False)
         if self.loop_overhead_s is None:
             self.loop_overhead_s = loop_overhead_per_step()
             self.probe["start_s"] = measure_probe()
@@ -91,8 +98,10 @@ class BenchSession:
                 "batch_sizes": list(selection.batch_sizes),
                 "variants": list(selection.variants),
                 "precisions": list(selection.precisions),
+                "sizes": list(selection.sizes),
             },
             "frameworks": self.pool.runner_metadata,
+            "parity_proofs": self.proofs.summary(),
         }
 
     def finish(self) -> bool:
@@ -135,7 +144,9 @@ class BenchSession:
             case = run.case
             reference_cell = case.variant in DEFAULT_VARIANTS and case.precision == "fp32"
             if numerics and "output" in numerics and reference_cell:
-                outputs.setdefault(case.model, {})[(case.framework, case.mode)] = numerics["output"]
+                outputs.setdefault(case.sized_model, {})[(case.framework, case.mode)] = numerics[
+                    "output"
+                ]
         versions = {
             k: metadata.get(k) for k in ("torch_version", "tensorflow_version", "keras_version")
         }

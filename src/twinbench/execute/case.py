@@ -46,7 +46,7 @@ class CaseResult:
 
 def execute_case(
     runner: Runner,
-    load_spec: Callable[[str], ModelSpec],
+    load_spec: Callable[[str, str], ModelSpec],
     case: Case,
     settings: TimingSettings,
     seed: int = 0,
@@ -54,7 +54,8 @@ def execute_case(
     """Build, check placement, time; never raises for errors inside the case."""
     rss_before = resident_set_bytes()
     try:
-        return _measure_case(runner, load_spec(case.model), case, settings, seed, rss_before)
+        spec = load_spec(case.model, case.size)
+        return _measure_case(runner, spec, case, settings, seed, rss_before)
     except Exception as error:  # isolation: the next case must still run
         status = Status.OOM if runner.is_out_of_memory(error) else Status.ERROR
         return CaseResult(

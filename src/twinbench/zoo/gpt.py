@@ -145,8 +145,9 @@ def build_torch(seed: int, config: GPTConfig = CONFIG) -> GPT:
 def _tied_logits() -> Any:
     """Keras layer: logits through the token embedding's matrix, rows = batch * positions."""
     keras = import_keras()
+    layer: Any = keras.layers.Layer
 
-    class TiedLogits(keras.layers.Layer):
+    class TiedLogits(layer):
         def __init__(self, embedding: Any, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.embedding = embedding  # tracked once: Keras lists each layer's weights once

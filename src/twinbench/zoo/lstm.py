@@ -32,8 +32,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from twinbench.zoo.spec import ModelSpec, copy_tensor, import_keras
-from twinbench.zoo.transfer import DENSE_KERNEL, WeightPair, check_coverage, weights_as_torch
+from twinbench.zoo.spec import ModelSpec, import_keras
+from twinbench.zoo.transfer import (
+    DENSE_KERNEL,
+    WeightPair,
+    check_coverage,
+    copy_tensor,
+    weights_as_torch,
+)
 
 if TYPE_CHECKING:
     import keras

@@ -100,14 +100,6 @@ def make_batch(
     return x, y
 
 
-def copy_tensor(target: Any, value: np.ndarray, what: str) -> None:
-    """Assign `value` to a Keras variable after checking the shape, naming the tensor on error."""
-    expected = tuple(target.shape)
-    if expected != value.shape:
-        raise ValueError(f"{what}: Keras expects shape {expected}, got {value.shape}")
-    target.assign(value.astype(target.dtype))
-
-
 def use_mixed_bfloat16(model: keras.Model) -> None:
     """Switch every layer (nested ones included) to the "mixed_bfloat16" policy after build.
 

@@ -13,8 +13,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from twinbench.zoo.spec import copy_tensor
-
 # Axis permutation PyTorch layout -> Keras layout; None keeps the tensor as it is.
 Layout = tuple[int, ...] | None
 DENSE_KERNEL: Layout = (1, 0)  # nn.Linear (out, in) -> keras.layers.Dense (in, out)
@@ -26,6 +24,14 @@ WeightPair = tuple[str, Any, Layout]
 # PyTorch buffers with no Keras counterpart. BatchNorm's num_batches_tracked only matters
 # when momentum is None (cumulative average); with a fixed momentum it never touches numbers.
 NO_KERAS_COUNTERPART: tuple[str, ...] = ("num_batches_tracked",)
+
+
+def copy_tensor(target: Any, value: np.ndarray, what: str) -> None:
+    """Assign `value` to a Keras variable after checking the shape, naming the tensor on error."""
+    expected = tuple(target.shape)
+    if expected != value.shape:
+        raise ValueError(f"{what}: Keras expects shape {expected}, got {value.shape}")
+    target.assign(value.astype(target.dtype))
 
 
 def load_weights(

@@ -25,8 +25,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from twinbench.zoo.spec import ModelSpec, copy_tensor, import_keras
-from twinbench.zoo.transfer import DENSE_KERNEL, Layout, check_coverage
+from twinbench.zoo.spec import ModelSpec, import_keras
+from twinbench.zoo.transfer import DENSE_KERNEL, Layout, check_coverage, copy_tensor
 
 if TYPE_CHECKING:
     import keras

@@ -43,7 +43,7 @@ class UserTwin:
 
 def register(entries: Iterable[Mapping[str, str]], builtin: Iterable[str]) -> list[UserTwin]:
     """Validate the hooks' answers and record them for this process and its children."""
-    builtin_names, twins = set(builtin), {}
+    builtin_names, twins = set(builtin), dict[str, UserTwin]()
     for entry in entries:
         for name, target in entry.items():
             if name in builtin_names:
