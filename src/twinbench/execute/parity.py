@@ -56,11 +56,11 @@ class Mismatch(Exception):
         self.check, self.reason, self.where, self.largest = check, reason, where, largest
 
 
-def prove(model: str, size: str) -> Proof:
-    """Run every check on `model` at `size`; never raises."""
+def prove(model: str, size: str, spec: ModelSpec | None = None) -> Proof:
+    """Run every check on `model` at `size` (its registered spec unless given); never raises."""
     try:
-        spec = load_spec(model, size)
-        target = spec.proof_spec or spec
+        target = spec or load_spec(model, size)
+        target = target.proof_spec or target
         for dtype in DTYPES:
             prove_forward(target, dtype)
         prove_training(target)
