@@ -9,8 +9,8 @@ import dataclasses
 import re
 
 import pytest
-
 from fixtures.twins.my_twins import BROKEN, SPEC, weight_map
+
 from twinbench.execute.parity import prove
 from twinbench.execute.proof import ERROR, IDENTICAL, NOT_IDENTICAL
 from twinbench.zoo.spec import ModelSpec
