@@ -13,7 +13,7 @@ from twinbench.bench.options import OptionError
 from twinbench.bench.resolve import resolve_options
 from twinbench.core.cases import TINY, Case, build_matrix, migrate_case_id
 from twinbench.measure.flops import count_step_flops
-from twinbench.zoo import MODEL_SIZES, gpt, load_spec
+from twinbench.zoo import MODEL_SIZES, TOKENS_PER_EXAMPLE, gpt, load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 VALUES = {
@@ -120,3 +120,19 @@ def test_gpt_builds_and_runs_under_keras_mixed_bfloat16():
     logits = model(x, training=False)
     assert str(logits.dtype) == "<dtype: 'bfloat16'>" or "bfloat16" in str(logits.dtype)
     assert tuple(logits.shape) == (gpt.CONFIG.seq_len, gpt.CONFIG.vocab_size)
+
+
+def test_tokens_per_example_match_the_language_models():
+    for sized, tokens in TOKENS_PER_EXAMPLE.items():
+        model, _, size = sized.partition(".")
+        assert load_spec(model, size or TINY).labels_per_example == tokens
+
+
+def test_throughput_sits_beside_the_time_per_step():
+    from twinbench.render.text import _rate_cell
+    from twinbench.results.runfile import CaseRow
+
+    lm = CaseRow(Case("gpt", "torch", "cuda", "train", 8, size="full"), "ok", median_s=0.5)
+    assert _rate_cell(lm) == "16.4k tok/s"  # 8 x 1024 tokens in half a second
+    image = CaseRow(Case("resnet", "keras", "cuda", "infer", 32), "ok", median_s=0.01)
+    assert _rate_cell(image) == "3.2k ex/s"

@@ -32,6 +32,10 @@ MODEL_SIZES: dict[str, tuple[str, ...]] = {
     if (model, TINY) in _SPECS and len([m for m, _ in _SPECS if m == model]) > 1
 }
 
+# Tokens each example of a language model predicts, for throughput in tokens per second
+# (tests/test_sizes.py checks them against the configurations); by sized model id.
+TOKENS_PER_EXAMPLE: dict[str, int] = {"gpt": 32, "gpt.full": 1024}
+
 
 def load_spec(name: str, size: str = TINY) -> ModelSpec:
     """The ModelSpec of model `name` at `size` (imports its frameworks)."""
