@@ -53,7 +53,14 @@ def prove_in_child(
 ) -> dict[tuple[str, str], Proof]:
     """Prove each (model, size) in one child process; a crashed child is an error for all."""
     command = [sys.executable, "-m", "twinbench.execute.parity", json.dumps(models)]
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # On the CPU: parity is a property of the code, and a GPU would prove less (TensorFlow
+    # turns TF32 on by default there) while the child took GPU memory from the workers.
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": "tensorflow",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "CUDA_VISIBLE_DEVICES": "",
+    }
     try:
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=timeout_s, env=env, check=False
