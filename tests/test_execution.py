@@ -50,7 +50,7 @@ class FakeRunner:
 
 
 def run(runner: FakeRunner, case_id: str):
-    return execute_case(runner, lambda name: None, Case.from_id(case_id), SETTINGS)
+    return execute_case(runner, lambda name, size: None, Case.from_id(case_id), SETTINGS)
 
 
 def test_oom_in_one_case_then_the_next_case_passes():

@@ -18,6 +18,7 @@ BASE_VALUES = {
     "devices": ("cpu",),
     "modes": ("infer",),
     "batch_sizes": None,
+    "sizes": None,
     "variants": None,
     "precisions": None,
     "threads": 3,

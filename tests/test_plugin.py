@@ -14,7 +14,7 @@ from twinbench.bench.profiles import PROFILES
 from twinbench.core.cases import MODES
 from twinbench.execute.fit import FIT_ROUNDS, MIN_ACCURACY
 from twinbench.results.storage import read_run
-from twinbench.zoo import MODEL_NAMES
+from twinbench.zoo import MODEL_NAMES, MODEL_SIZES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,7 +88,10 @@ def test_full_profile_includes_the_models_quick_leaves_out():
     done = pytest_benches("--collect-only", "-q", "--profile=full")
     assert done.returncode == 0, done.stderr
     assert "[resnet-torch-compile-cuda-train-bf16-b256]" in done.stdout
-    assert f"{2 * 2 * len(MODES) * 3 * 2 * 2 * len(MODEL_NAMES)} tests collected" in done.stdout
+    assert "[gpt.full-torch-compile-cuda-train-bf16-b8]" in done.stdout
+    tiny = 2 * 2 * len(MODES) * 3 * 2 * 2 * len(MODEL_NAMES)
+    full = 2 * 1 * len(MODES) * 2 * 2 * 2 * len(MODEL_SIZES)  # CUDA only, batch sizes 1 and 8
+    assert f"{tiny + full} tests collected" in done.stdout
 
 
 def test_variants_of_no_selected_framework_are_a_usage_error():

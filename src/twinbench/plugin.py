@@ -41,13 +41,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_gate_options(group.addoption)
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from twinbench.bench import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{MODE_MARKER}(mode): the benchmark mode a test function measures"
     )
     from twinbench.bench.session import BenchSession
+    from twinbench.bench.twins import register_user_twins
 
     try:
+        register_user_twins(config)  # before resolving: --models may name a user twin
         options = resolve_options(config.getoption, config.rootpath)
     except OptionError as error:
         raise pytest.UsageError(str(error)) from error

@@ -14,6 +14,7 @@ from twinbench.bench.parsers import (
     batch_size_list,
     case_threshold,
     choice_list,
+    name_list,
     non_negative_int,
     positive_int,
     threshold_ratio,
@@ -27,6 +28,7 @@ from twinbench.core.cases import (
     FRAMEWORKS,
     MODES,
     PRECISIONS,
+    SIZES,
 )
 from twinbench.zoo import MODEL_NAMES
 
@@ -69,11 +71,21 @@ def add_bench_options(addoption: Callable[..., Any], prefix: str = "") -> None:
     )
     addoption(
         f"--{prefix}models",
-        type=choice_list(MODEL_NAMES),
+        type=name_list,
         default=None,
         metavar="LIST",
-        help=f"zoo models, from: {', '.join(MODEL_NAMES)} (default: the profile's; quick: all "
-        "but resnet)",
+        help=f"models: the zoo's ({', '.join(MODEL_NAMES)}) and your own twins registered "
+        "in conftest.py (docs/adding-a-model.md) (default: the profile's; quick: all zoo "
+        "models but resnet and gpt)",
+    )
+    addoption(
+        f"--{prefix}sizes",
+        type=choice_list(SIZES),
+        default=None,
+        metavar="LIST",
+        help="model sizes: tiny (CPU-sized) and/or full (ResNet-50 at 224x224, GPT-2 small; "
+        "resnet and gpt only). Default: the profile's on CUDA (full: both), tiny on the CPU, "
+        "where full sizes take seconds per step and run only when this option asks",
     )
     addoption(
         f"--{prefix}modes",

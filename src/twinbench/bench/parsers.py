@@ -6,6 +6,7 @@ Shared by pytest's option parser and the console script's argparse (pytest-bench
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Sequence
 
 from twinbench.core.cases import DEFAULT_VARIANTS, VARIANTS
@@ -27,6 +28,22 @@ def choice_list(valid: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
     parse.__name__ = "list"  # argparse names the type in some messages
     return parse
 
+
+def name_list(text: str) -> tuple[str, ...]:
+    """Parser for comma-separated model names; which exist is known once user twins are
+    registered (conftest.py hooks), so `resolve_options` checks them."""
+    values = tuple(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
+    malformed = [v for v in values if not re.fullmatch(r"[a-z][a-z0-9_]*", v)]
+    if malformed or not values:
+        shown = ", ".join(malformed) if malformed else repr(text)
+        raise argparse.ArgumentTypeError(
+            f"invalid value {shown}; expected model names (lower-case letters, digits, '_'), "
+            "comma-separated"
+        )
+    return values
+
+
+name_list.__name__ = "list"
 
 # Names that stand for several variants in --variants.
 VARIANT_KEYWORDS: dict[str, tuple[str, ...]] = {"default": DEFAULT_VARIANTS, "all": VARIANTS}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from twinbench.core.cases import DEFAULT_VARIANTS, PRECISIONS, VARIANTS
+from twinbench.core.cases import DEFAULT_VARIANTS, PRECISIONS, SIZES, TINY, VARIANTS
 from twinbench.measure.timing import TimingSettings
 
 
@@ -35,12 +35,18 @@ class Profile:
     timing: TimingSettings
     # What the profile is for, shown in --help.
     purpose: str
+    # Model sizes on CUDA (--sizes overrides); the CPU runs tiny unless --sizes asks.
+    sizes: tuple[str, ...] = (TINY,)
+    # Batch sizes of full-size cases (--batch-sizes overrides): GPT-2 small at 1024 tokens
+    # holds its logits alone, batch x 1024 x 50257 floats, in 3.3 GB at batch 16.
+    large_batch_sizes: tuple[int, ...] = (1,)
 
 
 PROFILES: dict[str, Profile] = {
     "quick": Profile(
         batch_sizes=(1, 64),
-        # Not resnet: the other four models already take 2.5-3 minutes here, confirmation
+        # Not gpt (its tiny size costs about what the transformer does). Not resnet: the
+        # other four models already take 2.5-3 minutes here, confirmation
         # rounds add up to 1-3 more, and resnet alone ran 42 s with one process on a quiet
         # 2-core machine (4-5 minutes with three while the machine was shared).
         models=("mlp", "cnn", "lstm", "transformer"),
@@ -61,7 +67,9 @@ PROFILES: dict[str, Profile] = {
         baseline_processes=10,
         timing=TimingSettings(warmup_s=1.0, min_sample_s=0.05, rounds=20, min_loops=4),
         purpose="nightly on GPU runners: more batch sizes, all variants and precisions, "
-        "longer and more samples",
+        "full-size models on CUDA (batch 1 and 8), longer and more samples",
+        sizes=SIZES,
+        large_batch_sizes=(1, 8),
     ),
     "smoke": Profile(
         batch_sizes=(1,),

@@ -16,9 +16,10 @@ from twinbench.bench.options import (
     per_framework_variants,
 )
 from twinbench.bench.profiles import PROFILES, Profile
-from twinbench.core.cases import Selection, build_matrix, keras_framework
+from twinbench.core.cases import TINY, Selection, build_matrix, keras_framework
 from twinbench.gate.settings import GateSettings
-from twinbench.zoo import MODEL_NAMES
+from twinbench.zoo import MODEL_NAMES, MODEL_SIZES
+from twinbench.zoo.user import registered
 
 
 @dataclass(frozen=True)
@@ -51,19 +52,20 @@ def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
     profile_name = get("profile")
     profile = PROFILES[profile_name]
     selection = Selection(
-        models=get("models") or profile.models or MODEL_NAMES,
+        models=known_models(get("models") or profile.models or MODEL_NAMES),
         frameworks=resolve_frameworks(get("frameworks"), os.environ.get("KERAS_BACKEND")),
         devices=get("devices"),
         modes=get("modes"),
         batch_sizes=get("batch_sizes") or profile.batch_sizes,
         variants=get("variants") or profile.variants,
         precisions=get("precisions") or profile.precisions,
+        sizes=get("sizes") or profile.sizes,
+        cpu_sizes=get("sizes") or (TINY,),
+        model_sizes=MODEL_SIZES,
+        large_batch_sizes=get("batch_sizes") or profile.large_batch_sizes,
     )
     if not build_matrix(selection):
-        raise OptionError(
-            f"no case selected: --variants {','.join(selection.variants)} names no variant of "
-            f"--frameworks {','.join(selection.frameworks)} ({per_framework_variants()})"
-        )
+        raise OptionError(no_case_message(selection))
     results_dir = Path(get("results_dir") or DEFAULT_RESULTS_DIR)
     baseline_processes = get("processes") or profile.baseline_processes
     return BenchOptions(
@@ -120,6 +122,34 @@ def numerics_dir(rootdir: Path, refresh: bool = False) -> Path:
     interpreter = Path(sysconfig.get_path("data")).joinpath(*INSTALLED_NUMERICS)  # a venv
     candidates = (project, checkout, prefix, interpreter)
     return next((path for path in candidates if path.is_dir()), project)
+
+
+def known_models(models: tuple[str, ...]) -> tuple[str, ...]:
+    """`models` if each is a zoo model or a registered user twin, else an OptionError."""
+    known = (*MODEL_NAMES, *registered())
+    unknown = [m for m in models if m not in known]
+    if unknown:
+        raise OptionError(
+            f"--models: invalid value {', '.join(unknown)}; choose from: {', '.join(known)} "
+            "(comma-separated; register your own twins in conftest.py: docs/adding-a-model.md)"
+        )
+    return models
+
+
+def no_case_message(selection: Selection) -> str:
+    """Why a selection holds no case: variants of no framework, or sizes of no model."""
+    if not any(
+        size in MODEL_SIZES.get(m, (TINY,)) for m in selection.models for size in selection.sizes
+    ):
+        sized = ", ".join(f"{m} ({', '.join(s)})" for m, s in MODEL_SIZES.items())
+        return (
+            f"no case selected: --sizes {','.join(selection.sizes)} names no size of --models "
+            f"{','.join(selection.models)}; models with sizes beyond tiny: {sized}"
+        )
+    return (
+        f"no case selected: --variants {','.join(selection.variants)} names no variant of "
+        f"--frameworks {','.join(selection.frameworks)} ({per_framework_variants()})"
+    )
 
 
 def gate_settings(get: Callable[[str], Any]) -> GateSettings:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from twinbench.bench.explain import incomparable_lines
+from twinbench.bench.proofs import ProofLedger
 from twinbench.bench.resolve import BenchOptions
 from twinbench.core.cases import DEFAULT_VARIANTS, Case, reference_framework
 from twinbench.core.status import Status
@@ -22,6 +23,7 @@ from twinbench.execute.case import CaseRun, merge, throttle_notes
 from twinbench.execute.fit import fit_unsupported, learning_problem
 from twinbench.execute.numerics import refresh_references
 from twinbench.execute.pool import WorkerPool
+from twinbench.execute.proof import IDENTICAL
 from twinbench.gate.confirm import ROUND_GAP_S
 from twinbench.gate.session_gate import GateOutcome, Remeasurement, run_gate, verdict_lines
 from twinbench.measure.gpu_probe import measure_gpu_probe
@@ -75,6 +77,7 @@ class BenchSession:
         self.notes: list[str] = []
         # The case ids collected to run, in order (set by the plugin after collection).
         self.planned: list[str] = []
+        self.proofs = ProofLedger(options.selection)
 
     def _new_pool(self) -> WorkerPool:
         options = self.options
@@ -86,6 +89,10 @@ class BenchSession:
         unsupported = fit_unsupported(case)
         if unsupported:  # a gap in the matrix, not a missing device: no workers, no record
             pytest.skip(unsupported)
+        proof = self.proofs.proof(case)
+        if proof.status != IDENTICAL:  # never timed: a pair that differs is no benchmark
+            self.runs.append(CaseRun(case, proof.status, processes=[], reason=proof.summary))
+            pytest.fail(f"{proof.status}: {proof.summary}", pytrace=False)
         if self.loop_overhead_s is None:
             self.check_baselines()  # before the first case: minutes of measuring are at stake
             self.loop_overhead_s = loop_overhead_per_step()
@@ -127,8 +134,10 @@ class BenchSession:
                 "batch_sizes": list(selection.batch_sizes),
                 "variants": list(selection.variants),
                 "precisions": list(selection.precisions),
+                "sizes": list(selection.sizes),
             },
             "frameworks": self.pool.runner_metadata,
+            "parity_proofs": self.proofs.summary(),
         }
 
     def check_baselines(self) -> None:
@@ -226,7 +235,9 @@ class BenchSession:
                 and reference_framework(case.framework) == case.framework
             )
             if numerics and "output" in numerics and reference_cell:
-                outputs.setdefault(case.model, {})[(case.framework, case.mode)] = numerics["output"]
+                outputs.setdefault(case.sized_model, {})[(case.framework, case.mode)] = numerics[
+                    "output"
+                ]
         versions = {
             k: metadata.get(k) for k in ("torch_version", "tensorflow_version", "keras_version")
         }

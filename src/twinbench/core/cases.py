@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 # What `--frameworks` selects by default: Keras on TensorFlow ("keras") and PyTorch.
 FRAMEWORKS: tuple[str, ...] = ("keras", "torch")
@@ -36,17 +37,23 @@ PAIRS: tuple[str, ...] = ("default", "compiled")
 # fp32: float32 everywhere, TF32 off on both sides; bf16: mixed precision (bfloat16 compute,
 # float32 weights), Keras' "mixed_bfloat16" policy and PyTorch's autocast.
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
+# Model sizes: `tiny` is the zoo's CPU-sized configuration of every model; `full` the size of
+# real work (ResNet-50 at 224x224, a GPT-2-small-shaped language model), for GPU runners.
+SIZES: tuple[str, ...] = ("tiny", "full")
+TINY = SIZES[0]
 # How a case id looks, for error messages.
 ID_FORMAT = (
-    "model-framework-variant-device-mode-precision-bN, e.g. mlp-keras-graph-cpu-infer-fp32-b64"
+    "model-framework-variant-device-mode-precision-bN, e.g. mlp-keras-graph-cpu-infer-fp32-b64; "
+    "sizes other than tiny ride on the model: resnet.full-torch-eager-cuda-train-bf16-b16"
 )
 
 
 @dataclass(frozen=True, order=True)
 class Case:
-    """model x framework x device x mode x batch size x variant x precision.
+    """model x framework x device x mode x batch size x variant x precision x size.
 
-    `variant` defaults to the framework's default variant (graph, eager), `precision` to fp32.
+    `variant` defaults to the framework's default variant (graph, eager), `precision` to fp32,
+    `size` to tiny.
     """
 
     model: str
@@ -56,6 +63,7 @@ class Case:
     batch: int
     variant: str = ""
     precision: str = "fp32"
+    size: str = TINY
 
     def __post_init__(self) -> None:
         if not self.variant:
@@ -64,13 +72,22 @@ class Case:
             object.__setattr__(self, "variant", FRAMEWORK_VARIANTS[self.framework][0])
 
     @property
+    def sized_model(self) -> str:
+        """The model and its size as ids show them: ``resnet`` (tiny), ``resnet.full``.
+
+        Tiny adds nothing, so ids, run files and baselines from before the size axis still
+        match; another size rides on the model segment, so ids keep their seven segments.
+        """
+        return self.model if self.size == TINY else f"{self.model}.{self.size}"
+
+    @property
     def id(self) -> str:
         """Readable pytest id, e.g. ``mlp-keras-xla-cpu-infer-fp32-b64``.
 
         The batch stays last so globs written for the first id format (``*-b1``) still match.
         """
         return (
-            f"{self.model}-{self.framework}-{self.variant}-{self.device}-{self.mode}"
+            f"{self.sized_model}-{self.framework}-{self.variant}-{self.device}-{self.mode}"
             f"-{self.precision}-b{self.batch}"
         )
 
@@ -88,7 +105,10 @@ class Case:
         Keras graph is paired with PyTorch eager (each framework's default), Keras xla with
         PyTorch compile (each one's whole-model compiler), at the same precision.
         """
-        return f"{self.model}-{self.pair}-{self.device}-{self.mode}-{self.precision}-b{self.batch}"
+        return (
+            f"{self.sized_model}-{self.pair}-{self.device}-{self.mode}-{self.precision}"
+            f"-b{self.batch}"
+        )
 
     @classmethod
     def from_id(cls, case_id: str) -> Case:
@@ -96,8 +116,9 @@ class Case:
         parts = case_id.split("-")
         if len(parts) != 7 or not parts[6].startswith("b") or not parts[6][1:].isdigit():
             raise ValueError(f"not a case id: {case_id!r} (expected {ID_FORMAT})")
-        model, framework, variant, device, mode, precision, batch = parts
-        return cls(model, framework, device, mode, int(batch[1:]), variant, precision)
+        sized_model, framework, variant, device, mode, precision, batch = parts
+        model, _, size = sized_model.partition(".")
+        return cls(model, framework, device, mode, int(batch[1:]), variant, precision, size or TINY)
 
 
 def keras_framework(backend: str | None) -> str:
@@ -147,6 +168,8 @@ def unsupported(case: Case) -> str | None:
         # Both frameworks can run bf16 on a CPU, but its speed depends on bf16 instructions
         # (AVX512-BF16, AMX) that most CPUs lack, where it is emulated: not a useful figure.
         return "bf16 mixed precision is benchmarked on CUDA only"
+    if case.mode == "fit" and case.size != TINY:
+        return "fit runs tiny sizes only: its data set (digits) is 8x8 images"
     return None
 
 
@@ -162,6 +185,25 @@ class Selection:
     # Variants of any framework; each framework runs those of its own that are listed.
     variants: tuple[str, ...] = DEFAULT_VARIANTS
     precisions: tuple[str, ...] = ("fp32",)
+    # Sizes on CUDA, and on the CPU (None: `sizes`); full sizes take seconds per step on a CPU,
+    # so profiles run them there only when --sizes asks.
+    sizes: tuple[str, ...] = (TINY,)
+    cpu_sizes: tuple[str, ...] | None = None
+    # The sizes each model exists in beyond tiny; a model not listed has tiny only.
+    model_sizes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Batch sizes of non-tiny cases (None: `batch_sizes`): a GPT-2-sized step at batch 256
+    # needs more memory than most GPUs have.
+    large_batch_sizes: tuple[int, ...] | None = None
+
+    def wants(self, model: str, device: str, size: str, batch: int) -> bool:
+        """Whether the matrix holds `model` at `size` on `device` at batch size `batch`."""
+        if size not in self.model_sizes.get(model, (TINY,)):
+            return False
+        on_device = (self.cpu_sizes or self.sizes) if device == "cpu" else self.sizes
+        if size not in on_device:
+            return False
+        large = self.large_batch_sizes or self.batch_sizes
+        return batch in (self.batch_sizes if size == TINY else large)
 
 
 def build_matrix(selection: Selection) -> list[Case]:
@@ -170,19 +212,21 @@ def build_matrix(selection: Selection) -> list[Case]:
     Frameworks are never interleaved: measured on a 2-core machine, alternating Keras and
     PyTorch calls made their thread pools fight and doubled both times (DESIGN decision 4).
     """
+    batch_sizes = tuple(dict.fromkeys(selection.batch_sizes + (selection.large_batch_sizes or ())))
     product = itertools.product(
         selection.frameworks,
         selection.devices,
         selection.models,
+        SIZES,
         selection.modes,
-        selection.batch_sizes,
+        batch_sizes,
         selection.variants,
         selection.precisions,
     )
     return [
-        Case(model=m, framework=f, device=d, mode=mode, batch=b, variant=v, precision=p)
-        for f, d, m, mode, b, v, p in product
-        if v in FRAMEWORK_VARIANTS[f]
+        Case(model=m, framework=f, device=d, mode=mode, batch=b, variant=v, precision=p, size=s)
+        for f, d, m, s, mode, b, v, p in product
+        if v in FRAMEWORK_VARIANTS[f] and selection.wants(m, d, s, b)
     ]
 
 

@@ -17,6 +17,8 @@ class Status(StrEnum):
     SKIPPED = "skipped"
     OOM = "oom"
     ERROR = "error"
+    # The parity proof found the pair computing different things: never timed.
+    NOT_IDENTICAL = "not-identical"
 
 
 class Outcome(StrEnum):
@@ -38,6 +40,8 @@ class Outcome(StrEnum):
     ERROR = "error"
 
 
+# Statuses of a case that ended without samples and are the gate's verdict as they are.
+VERDICT_AS_IS = frozenset({Outcome.OOM, Outcome.ERROR, Outcome.NOT_IDENTICAL})
 # Outcomes that fail every run: the code is slower, or computes something else.
 FAILS_RUN = frozenset({Outcome.REGRESSION, Outcome.NUMERICS_CHANGED, Outcome.NOT_IDENTICAL})
 # Outcomes that fail a run under --strict-gate too: the gate could not judge the case.

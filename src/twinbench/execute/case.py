@@ -70,7 +70,7 @@ def ends_worker(error: BaseException, out_of_memory: bool) -> bool:
 
 def execute_case(
     runner: Runner,
-    load_spec: Callable[[str], ModelSpec],
+    load_spec: Callable[[str, str], ModelSpec],
     case: Case,
     settings: TimingSettings,
     seed: int = 0,
@@ -83,7 +83,8 @@ def execute_case(
     watch = gpu_watch if case.device == "cuda" and gpu_watch is not None else None
     start = watch() if watch else None
     try:
-        result = _measure_case(runner, load_spec(case.model), case, settings, seed, rss_before)
+        spec = load_spec(case.model, case.size)
+        result = _measure_case(runner, spec, case, settings, seed, rss_before)
         result = after(result)
     except Exception as error:  # isolation: the next case must still run
         out_of_memory = runner.is_out_of_memory(error)

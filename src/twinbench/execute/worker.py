@@ -102,7 +102,7 @@ def with_flops(runner: Runner, result: CaseResult, peaks: dict[str, float]) -> C
     if case.device not in peaks:
         peaks[case.device] = runner.peak_flops(case.device)
     try:
-        flops = count_step_flops(load_spec(case.model), case.mode, case.batch)
+        flops = count_step_flops(load_spec(case.model, case.size), case.mode, case.batch)
     except Exception:  # a counter gap must not cost the timing; say so on stderr
         traceback.print_exc()
         flops = None
@@ -126,11 +126,11 @@ def with_numerics(
     key = (case.model, case.mode, case.device, case.variant, case.precision)
     if key not in checks:
         reference_case = replace(case, batch=REFERENCE_BATCH)
-        prepared = runner.prepare(load_spec(case.model), reference_case, REFERENCE_SEED)
+        prepared = runner.prepare(load_spec(case.model, case.size), reference_case, REFERENCE_SEED)
         output = runner.to_numpy(prepared.run_once())
         del prepared  # the second model: freed (execute_case releases caches after this)
         try:
-            references = load_references(reference_path(Path(numerics_dir), case.model))
+            references = load_references(reference_path(Path(numerics_dir), case.sized_model))
         except RunFileError as error:  # reported with the case, never treated as "no file"
             checks[key] = {"status": "unreadable-reference", "error": str(error)}
         else:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from twinbench.core.status import Outcome, fails
+from twinbench.core.status import VERDICT_AS_IS, Outcome, fails
 from twinbench.gate.settings import GateSettings
 from twinbench.gate.stats import compare_processes, typical_level
 from twinbench.measure.probe import probe_seconds
@@ -107,17 +107,9 @@ def compare_runs(
     for row in case_rows(current):
         base = base_rows.get(row.case.id)
         never_measured = base is None or base.median_s is None
-        if (
-            row.median_s is None
-            and row.status not in (Outcome.OOM, Outcome.ERROR)
-            and never_measured
-        ):
+        if row.median_s is None and row.status not in VERDICT_AS_IS and never_measured:
             continue  # skipped here and never measured on this machine: nothing to judge
-        if (
-            refusal
-            and row.status not in (Outcome.OOM, Outcome.ERROR)
-            and not _numerics_problem(row)
-        ):
+        if refusal and row.status not in VERDICT_AS_IS and not _numerics_problem(row):
             comparison.verdicts.append(Verdict(row.case.id, Outcome.INCOMPARABLE, note=refusal))
         else:
             scale_of_device = scales.get(row.case.device, scale)
@@ -152,7 +144,7 @@ def judge_case(
 ) -> Verdict:
     """Verdict for one case from its baseline row (None if absent) and current row."""
     case_id = current.case.id
-    if current.status in (Outcome.OOM, Outcome.ERROR):
+    if current.status in VERDICT_AS_IS:
         return Verdict(case_id, current.status, note=current.reason or "")
     numerics = current.numerics or {}
     if numerics.get("status") == "unreadable-reference":

@@ -10,6 +10,7 @@ from twinbench.core.cases import ALL_FRAMEWORKS, FRAMEWORK_VARIANTS, PAIRS, kera
 from twinbench.execute.fit import MAX_ACCURACY_GAP, MIN_ACCURACY, TRAIN_SIZE, accuracy_verdict
 from twinbench.render.summary import attention_lines, fold_skipped, headline
 from twinbench.results.runfile import CaseRow, case_rows
+from twinbench.zoo import TOKENS_PER_EXAMPLE
 
 # Two figures of one case are both called typical, and they differ on purpose: say why once.
 MEDIAN_NOTE = (
@@ -65,6 +66,7 @@ def cases_table(rows: Sequence[CaseRow]) -> str:
         "case",
         "status",
         "median",
+        "per second",
         "IQR",
         "procs x rounds x loops",
         "first call/compile",
@@ -77,6 +79,7 @@ def cases_table(rows: Sequence[CaseRow]) -> str:
             row.case.id,
             row.status,
             format_seconds(row.median_s),
+            _rate_cell(row),
             format_seconds(row.iqr_s),
             _samples_cell(row),
             format_seconds(row.first_call_s),
@@ -86,6 +89,22 @@ def cases_table(rows: Sequence[CaseRow]) -> str:
         for row in rows
     ]
     return format_table(headers, body)
+
+
+def _rate_cell(row: CaseRow) -> str:
+    """Throughput beside the time per step: examples per second, tokens for a language model
+    (a fit step is an epoch of the digits' training split)."""
+    if not row.median_s:
+        return "-"
+    examples = TRAIN_SIZE if row.case.mode == "fit" else row.case.batch
+    tokens = TOKENS_PER_EXAMPLE.get(row.case.sized_model)
+    rate = examples * (tokens or 1) / row.median_s
+    scaled = next(
+        (rate / f, s)
+        for f, s in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1, ""))
+        if rate >= f or f == 1
+    )
+    return f"{scaled[0]:.3g}{scaled[1]} {'tok' if tokens else 'ex'}/s"
 
 
 def _throughput_cells(row: CaseRow) -> tuple[str, str]:

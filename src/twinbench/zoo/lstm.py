@@ -32,8 +32,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from twinbench.zoo.spec import ModelSpec, copy_tensor, import_keras
-from twinbench.zoo.transfer import DENSE_KERNEL, WeightPair, check_coverage, weights_as_torch
+from twinbench.zoo.spec import ModelSpec, import_keras
+from twinbench.zoo.transfer import (
+    DENSE_KERNEL,
+    WeightPair,
+    check_coverage,
+    copy_tensor,
+    weights_as_torch,
+)
 
 if TYPE_CHECKING:
     import keras
@@ -193,6 +199,8 @@ SPEC = ModelSpec(
     num_classes=CONFIG.num_classes,
     build_torch=build_torch,
     build_keras=build_keras,
+    # No weight_map: Keras' one bias is the sum of two PyTorch tensors, which a one-to-one map
+    # cannot say; `transfer` checks the coverage itself (check_full_coverage).
     transfer=transfer,
     vocab_size=CONFIG.vocab_size,
 )

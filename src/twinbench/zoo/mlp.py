@@ -104,4 +104,5 @@ SPEC = ModelSpec(
     build_torch=build_torch,
     build_keras=build_keras,
     transfer=transfer,
+    weight_map=weight_map,
 )

@@ -238,5 +238,6 @@ SPEC = ModelSpec(
     build_torch=build_torch,
     build_keras=build_keras,
     transfer=transfer,
+    weight_map=weight_map,
     to_keras_layout=to_keras_layout,
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,14 +29,47 @@ class ModelSpec:
     # dtype ("float32" | "float64") -> built Keras model; weights are overwritten by transfer.
     build_keras: Callable[[str], keras.Model]
     # Copies every PyTorch tensor into the Keras model (explicit transposes, shape assert per
-    # tensor). The PyTorch model is the source of truth.
-    transfer: Callable[[torch.nn.Module, keras.Model], None]
+    # tensor). The PyTorch model is the source of truth. None: `weight_map` through
+    # transfer.load_weights.
+    transfer: Callable[[torch.nn.Module, keras.Model], None] = None  # type: ignore[assignment]
     # PyTorch-layout input batch -> the same batch in Keras' layout (NCHW -> NHWC for images);
     # flat features and token ids have the same layout in both.
     to_keras_layout: Callable[[np.ndarray], np.ndarray] = lambda x: x
     # Token models: inputs are int64 ids in range(vocab_size) of shape (batch, *input_shape);
     # None: inputs are standard-normal floats.
     vocab_size: int | None = None
+    # Built Keras model -> [(PyTorch state_dict name, Keras variable, layout)], one pair per
+    # tensor (transfer.py's WeightPair); the parity proof checks that it covers every tensor
+    # of both models once. Optional when `transfer` is given.
+    weight_map: Callable[[keras.Model], Sequence[tuple[str, Any, Any]]] | None = None
+    # Labels per example: 1 for a classifier; a language model predicts every position, so
+    # its logits are (batch * seq_len, num_classes) and it has seq_len labels per example.
+    labels_per_example: int = 1
+    # The same code at a reduced depth/width, proven identical in place of this one when
+    # proving it at full size would take minutes on a CPU (None: prove this spec itself).
+    proof_spec: ModelSpec | None = None
+
+    def __post_init__(self) -> None:
+        for builder in ("build_torch", "build_keras"):
+            if not callable(getattr(self, builder)):
+                raise ValueError(
+                    f"model {self.name!r}: {builder} is missing (got {getattr(self, builder)!r}); "
+                    "give ModelSpec a function that builds the model (docs/adding-a-model.md)"
+                )
+        if self.transfer is None and self.weight_map is None:
+            raise ValueError(
+                f"model {self.name!r}: give ModelSpec a weight_map or a transfer function "
+                "(docs/adding-a-model.md shows both)"
+            )
+        if self.transfer is None:
+            object.__setattr__(self, "transfer", self._transfer_by_map)
+
+    def _transfer_by_map(self, torch_model: torch.nn.Module, keras_model: keras.Model) -> None:
+        """The default transfer: every pair of `weight_map`, checked and copied."""
+        from twinbench.zoo.transfer import load_weights
+
+        assert self.weight_map is not None
+        load_weights(torch_model, keras_model, self.weight_map(keras_model))
 
 
 def import_keras() -> Any:
@@ -63,16 +96,8 @@ def make_batch(
         x = rng.integers(0, spec.vocab_size, size=(batch, *spec.input_shape)).astype(np.int64)
     else:
         x = rng.standard_normal((batch, *spec.input_shape)).astype(dtype)
-    y = rng.integers(0, spec.num_classes, size=batch).astype(np.int64)
+    y = rng.integers(0, spec.num_classes, size=batch * spec.labels_per_example).astype(np.int64)
     return x, y
-
-
-def copy_tensor(target: Any, value: np.ndarray, what: str) -> None:
-    """Assign `value` to a Keras variable after checking the shape, naming the tensor on error."""
-    expected = tuple(target.shape)
-    if expected != value.shape:
-        raise ValueError(f"{what}: Keras expects shape {expected}, got {value.shape}")
-    target.assign(value.astype(target.dtype))
 
 
 def use_mixed_bfloat16(model: keras.Model) -> None:

@@ -13,8 +13,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from twinbench.zoo.spec import copy_tensor
-
 # Axis permutation PyTorch layout -> Keras layout; None keeps the tensor as it is.
 Layout = tuple[int, ...] | None
 DENSE_KERNEL: Layout = (1, 0)  # nn.Linear (out, in) -> keras.layers.Dense (in, out)
@@ -28,6 +26,14 @@ WeightPair = tuple[str, Any, Layout]
 NO_KERAS_COUNTERPART: tuple[str, ...] = ("num_batches_tracked",)
 
 
+def copy_tensor(target: Any, value: np.ndarray, what: str) -> None:
+    """Assign `value` to a Keras variable after checking the shape, naming the tensor on error."""
+    expected = tuple(target.shape)
+    if expected != value.shape:
+        raise ValueError(f"{what}: Keras expects shape {expected}, got {value.shape}")
+    target.assign(value.astype(target.dtype))
+
+
 def load_weights(
     torch_model: torch.nn.Module, keras_model: Any, pairs: Sequence[WeightPair]
 ) -> None:
@@ -36,18 +42,27 @@ def load_weights(
     check_coverage(state.keys(), keras_model, pairs)
     with torch.no_grad():
         for name, variable, layout in pairs:
-            value = state[name].cpu().numpy()
-            copy_tensor(variable, value if layout is None else value.transpose(layout), name)
+            copy_tensor(variable, to_keras(state[name].detach().cpu().numpy(), layout), name)
+
+
+def to_keras(value: np.ndarray, layout: Any) -> np.ndarray:
+    """A PyTorch tensor in Keras' layout: a Layout permutation, or an object's `to_keras`
+    (a reshape a permutation cannot say, such as transformer.HeadSplit)."""
+    if hasattr(layout, "to_keras"):
+        return np.asarray(layout.to_keras(value))
+    return value if layout is None else value.transpose(layout)
+
+
+def to_torch(value: np.ndarray, layout: Any) -> np.ndarray:
+    """The inverse of `to_keras`."""
+    if hasattr(layout, "to_torch"):
+        return np.asarray(layout.to_torch(value))
+    return value if layout is None else value.transpose(np.argsort(layout))
 
 
 def weights_as_torch(pairs: Sequence[WeightPair]) -> dict[str, np.ndarray]:
     """Keras weights under PyTorch names and layouts: the inverse of `load_weights`."""
-    return {
-        name: np.asarray(variable)
-        if layout is None
-        else np.asarray(variable).transpose(np.argsort(layout))
-        for name, variable, layout in pairs
-    }
+    return {name: to_torch(np.asarray(variable), layout) for name, variable, layout in pairs}
 
 
 def check_coverage(

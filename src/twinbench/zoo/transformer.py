@@ -25,8 +25,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from twinbench.zoo.spec import ModelSpec, copy_tensor, import_keras
-from twinbench.zoo.transfer import DENSE_KERNEL, Layout, check_coverage
+from twinbench.zoo.spec import ModelSpec, import_keras
+from twinbench.zoo.transfer import DENSE_KERNEL, Layout, check_coverage, copy_tensor
 
 if TYPE_CHECKING:
     import keras
@@ -266,5 +266,6 @@ SPEC = ModelSpec(
     build_torch=build_torch,
     build_keras=build_keras,
     transfer=transfer,
+    weight_map=weight_map,
     vocab_size=CONFIG.vocab_size,
 )
