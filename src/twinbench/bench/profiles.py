@@ -25,11 +25,8 @@ class Profile:
     processes: int
     # Processes of a run that saves a baseline (--save-baseline; --processes overrides).
     # A baseline is measured once and compared with every later run, and the gate's
-    # permutation test over processes is only as strong as its smaller side. Measured here on
-    # one night with injected PyTorch slowdowns: 48 of 48 confirmed against a 6-process
-    # baseline, 28 of 32 against a 3-process one, whose misses every confirmation round
-    # agreed on (pooled 1.23-1.48x) at p = 0.05-0.2, one baseline process overlapping the
-    # current ones.
+    # permutation test over processes is only as strong as its smaller side: a 3-process
+    # baseline missed slowdowns that every round confirmed (docs/measurements.md).
     baseline_processes: int
     # Per process: `rounds` samples after warm-up and calibration.
     timing: TimingSettings
@@ -45,10 +42,9 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "quick": Profile(
         batch_sizes=(1, 64),
-        # Not gpt (its tiny size costs about what the transformer does). Not resnet: the
-        # other four models already take 2.5-3 minutes here, confirmation
-        # rounds add up to 1-3 more, and resnet alone ran 42 s with one process on a quiet
-        # 2-core machine (4-5 minutes with three while the machine was shared).
+        # Not gpt (its tiny size costs about what the transformer does). Not resnet: it alone
+        # would take the quick profile past its few minutes on a small CPU machine
+        # (docs/measurements.md).
         models=("mlp", "cnn", "lstm", "transformer"),
         variants=DEFAULT_VARIANTS,
         precisions=("fp32",),

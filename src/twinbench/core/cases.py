@@ -209,8 +209,8 @@ class Selection:
 def build_matrix(selection: Selection) -> list[Case]:
     """All selected cases, grouped by framework then device.
 
-    Frameworks are never interleaved: measured on a 2-core machine, alternating Keras and
-    PyTorch calls made their thread pools fight and doubled both times (DESIGN decision 4).
+    Frameworks are never interleaved: alternating Keras and PyTorch calls make their thread
+    pools fight and slow both down (docs/measurements.md).
     """
     batch_sizes = tuple(dict.fromkeys(selection.batch_sizes + (selection.large_batch_sizes or ())))
     product = itertools.product(

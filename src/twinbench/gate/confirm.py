@@ -1,7 +1,7 @@
 """Sequential confirmation: suspects are re-measured in rounds until the evidence decides.
 
-Why rounds, and why pooled. Measured on the project's 2-core machine, the noise comes in
-phases lasting seconds (a process, or several back to back, running 1.5-2x slower), so the
+Why rounds, and why pooled. On a shared machine the noise comes in phases lasting seconds
+(a process, or several back to back, running slower; docs/measurements.md), so the
 processes of one run are not independent witnesses and one run alone cannot tell a 25%
 slowdown from an unlucky phase (see stats.py and the regression-gate issue). Each round
 measures the suspects again in fresh worker processes, later in time, after a fresh warm-up.
@@ -9,9 +9,7 @@ A suspect becomes a confirmed regression only when
 
 - two rounds on their own are slower by at least the threshold, the latest among them (two
   re-measurements agree, so one slow phase spanning the run and the first round is not
-  enough: the one false confirmation in the first live experiments was exactly that, a
-  Keras case reading 1.28x in the run and 1.21x in a round a minute later, 0.95-1.02x in
-  every other run),
+  enough: the false confirmation this prevents is in docs/measurements.md),
 - all current processes pooled (run and rounds) are slower by at least the threshold, and
 - the pooled slowdown is significant at alpha / rounds (Bonferroni over the looks, so
   looking after every round does not raise the false-alarm rate above alpha).

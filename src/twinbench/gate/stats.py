@@ -1,9 +1,8 @@
 """Statistics of the regression gate: effect, significance and detectable effect per case.
 
-What the noise looks like on the project's 2-core machine (measured, see the regression-gate
-issue notes): the host has slow phases lasting seconds in which everything runs 1.5-2x slower,
-and they only ever *add* time. Inside one process samples are correlated (a process caught in
-a slow phase stays slow), so processes, not samples, are the unit of replication.
+Noise on a shared machine comes in slow phases lasting seconds that only ever *add* time
+(figures in docs/measurements.md). Inside one process samples are correlated (a process
+caught in a slow phase stays slow), so processes, not samples, are the unit of replication.
 
 Hence, per case:
 
@@ -16,15 +15,13 @@ Hence, per case:
   half of the (log) process levels. The slow half of the processes mostly tells which phase
   the host was in; the fast half tells what the code costs. A permutation test is exact
   whatever the noise looks like and whatever the two sides' sizes (a t-test on trimmed
-  samples is not: with 9 baseline and 3 current processes it flagged 5% of null comparisons
-  at nominal 1%). The price: with 3 processes a side no split is rarer than 1 in 20, so a
-  3-process baseline cannot give p < 0.01 on a run's first look. Hence a run that saves a
-  baseline measures more processes (profiles.py), pooling runs adds more (README), and
-  confirmation rounds add current processes.
+  samples is not with unequal sides: docs/measurements.md). The price: with 3 processes a
+  side no split is rarer than 1 in 20, so a 3-process baseline cannot give p < 0.01 on a
+  run's first look. Hence a run that saves a baseline measures more processes
+  (profiles.py), pooling runs adds more (docs/gate.md), and confirmation rounds add current
+  processes.
 
-Measured by replaying the previous session's A/A run files (11 runs of 16 CPU cases, baseline
-pooled from 3 runs, 3 confirmation rounds, see confirm.py): a 25% slowdown was confirmed in 88%
-of case comparisons (70% with the earlier t-test on process medians), unchanged code in 0.7%.
+How often this confirms a slowdown and flags unchanged code, measured: docs/measurements.md.
 """
 
 from __future__ import annotations
@@ -105,8 +102,8 @@ def typical_levels(cases: Sequence[ProcessSamples]) -> list[float]:
         percentiles = np.percentile(matrix, PROCESS_PERCENTILE, axis=1)
         for (index, _), level in zip(items, percentiles, strict=True):
             levels[index].append(float(level))
-    # statistics.median: a few values per case, where NumPy's per-call overhead was 2.5 s of
-    # reading 500 runs x 200 cases.
+    # statistics.median: a few values per case, where NumPy's per-call overhead dominated
+    # reading a long history (docs/measurements.md).
     return [statistics.median(values) for values in levels]
 
 

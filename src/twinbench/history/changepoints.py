@@ -76,7 +76,7 @@ def _candidates(values: np.ndarray) -> list[int]:
     The running median removes single wild runs (one run in a slow phase of the host) before
     the search. ruptures' KernelCPD with the linear kernel is the l2 cost with its C
     implementation: the same change points as Pelt(model="l2") in a thousandth of the time
-    (Pelt, pure Python, took 0.7 s per 500-run series; minutes for 200 cases). The noise is
+    (pure-Python Pelt took minutes for a long history: docs/measurements.md). The noise is
     estimated from differences of neighbours, which a step moves only once; the penalty is
     BIC-like, 4·σ²·log(n).
     """

@@ -240,8 +240,8 @@ def _history_grid(model: str, group: Sequence[Trend]) -> str:
                 ha="right",
                 va="bottom",
             )
-        # y given: matplotlib then skips measuring the tick labels to place the title (5 s of
-        # drawing 200 plots).
+        # y given: matplotlib then skips measuring the tick labels to place the title (seconds
+        # for a full history: docs/measurements.md).
         ax.set_title(trend.label, fontsize=8, y=1.0)
         ax.tick_params(labelsize=7)
         # Few ticks: matplotlib builds an object per tick, most of the cost of 200 plots.

@@ -88,8 +88,8 @@ def _no_cycle_collection() -> Iterator[None]:
     """Pause Python's cycle collector while run files are parsed.
 
     Parsed JSON holds no reference cycles, but its millions of new objects trigger the
-    collector over and over, each time scanning everything read so far: 60% of reading 500
-    runs x 200 cases (6.5 s with it, 2.6 s without).
+    collector over and over, each time scanning everything read so far: most of the time of
+    reading a long history (docs/measurements.md).
     """
     enabled = gc.isenabled()
     gc.disable()

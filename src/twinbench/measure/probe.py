@@ -54,9 +54,8 @@ def probe_seconds(run: dict, device: str = "cpu") -> float | None:
 def fastest_probe(*runs: dict) -> float | None:
     """The fastest probe reading of these runs (start or end): the machine at its calmest.
 
-    The reference a confirmation round waits for. Not the baseline's mean: measured here, a
-    baseline whose run ended in a slow phase (8.3 ms at the start, 12.5 ms at the end) made
-    a round at 11.9 ms pass for calm.
+    The reference a confirmation round waits for. Not the baseline's mean: a baseline whose
+    run ended in a slow phase lets a slow round pass for calm (docs/measurements.md).
     """
     readings = [value for run in runs for value in probe_readings(run)]
     return min(readings) if readings else None
@@ -72,9 +71,10 @@ def wait_for_calm(
     """Wait `min_wait_s`, then until the probe runs within `factor` of `reference_s` (None:
     no reference, do not wait for one), or until `max_wait_s` passed.
 
-    On the project's machine the probe is bimodal: about 8.4 ms, or 1.5-1.7x that during the
-    host's slow phases, which last seconds to minutes. A re-measurement taken in such a phase
-    would confirm the alarm the phase raised, so confirmation first waits it out.
+    On a shared machine the probe is bimodal, fast or much slower during the host's slow
+    phases, which last seconds to minutes (docs/measurements.md). A re-measurement taken
+    in such a phase would confirm the alarm the phase raised, so confirmation first waits
+    it out.
     Returns the last probe time and the seconds waited.
     """
     start = time.perf_counter()

@@ -34,8 +34,7 @@ class TimingSettings:
     max_loops: int = 1 << 20
     # Lower bound on loops. A sample must span a slowdown that hits only every k-th step
     # (a periodic sync, a cache rebuilt every few calls), or the low percentile the gate
-    # takes of each process skips it: measured here, a doubling of every 4th PyTorch step
-    # went unseen in 5 of the 6 verdicts on cases timed with 1-2 loops (3 cases, 2 runs).
+    # takes of each process skips it (seen with 1-2 loops a sample: docs/measurements.md).
     # A doubling every k-th step costs 1/k on average, so k <= 4 covers what the 25% target
     # asks for.
     min_loops: int = 1

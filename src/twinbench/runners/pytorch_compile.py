@@ -24,8 +24,8 @@ def compiled(model: torch.nn.Module) -> torch.nn.Module:
 def dynamo_activity() -> Callable[[], dict[str, int]]:
     """Graphs Dynamo captures and graph breaks it meets from now on, read when called.
 
-    A module Dynamo cannot trace (nn.LSTM in PyTorch 2.13) runs eagerly inside a "compiled"
-    model: zero graphs or many breaks say how much of a compile figure was compiled.
+    A module Dynamo cannot trace (nn.LSTM: docs/measurements.md) runs eagerly inside a
+    "compiled" model: zero graphs or many breaks say how much of a compile figure was compiled.
     """
     counters = torch._dynamo.utils.counters
     graphs = counters["stats"]["unique_graphs"]

@@ -45,7 +45,7 @@ def read_bundled_digits() -> tuple[np.ndarray, np.ndarray]:
     """(1797, 8, 8) float32 images and int64 labels, read from scikit-learn's own data file.
 
     The file `sklearn.datasets.load_digits` reads, found without importing scikit-learn: the
-    import takes 1.5-2 s and loads a second OpenMP runtime, SciPy and its BLAS into the worker
+    import takes seconds and loads a second OpenMP runtime, SciPy and its BLAS into the worker
     that goes on to time the other cases. tests/test_fit.py checks it against load_digits.
     """
     spec = importlib.util.find_spec("sklearn")

@@ -3,8 +3,8 @@
 PyTorch module attributes and Keras layer names are the same ("embedding", "lstm", "head"), so
 a PyTorch tensor name such as "lstm.weight_ih_l0" says which Keras layer holds its counterpart.
 
-The transfer traps, checked against the installed sources (torch 2.13 nn.LSTM docs, Keras 3.15
-keras/src/layers/rnn/lstm.py):
+The transfer traps, checked against the installed sources (PyTorch's nn.LSTM docs, Keras'
+keras/src/layers/rnn/lstm.py; versions in docs/measurements.md):
 - Gate order: PyTorch stacks its gates (i, f, g, o) along dim 0 of weight_ih_l0 (4H, in),
   weight_hh_l0 (4H, H) and both biases; Keras' LSTMCell splits kernel (in, 4H),
   recurrent_kernel (H, 4H) and bias (4H,) along the last axis as (i, f, c, o): the same order
