@@ -256,8 +256,8 @@ def _torch_version_and_tf32() -> tuple[str, bool]:
 TORCH = Backend(
     configure=_torch_configure,
     gpu_names=_torch_gpu_names,
-    # Plain "cpu"/"cuda": measured with Keras 3.15, variables created under
-    # `keras.device("cpu:0")` are not autograd leaves, and training then finds no gradients.
+    # Plain "cpu"/"cuda": variables created under `keras.device("cpu:0")` are not autograd
+    # leaves, and training then finds no gradients (the Keras version: docs/measurements.md).
     device_name=lambda device: device,
     to_device=lambda array, device: _torch_put(array, device),
     infer_step=_torch_infer_step,
