@@ -122,8 +122,8 @@ def framework_errors(framework: str) -> tuple[BaseException, BaseException]:
 REAL_RUNNERS = [
     ("torch", "tensorflow", "torch"),
     ("keras", "tensorflow", "tensorflow"),
-    ("keras", "jax", "jax"),
-    ("keras", "torch", "torch"),
+    ("keras_jax", "jax", "jax"),
+    ("keras_torch", "torch", "torch"),
 ]
 
 

@@ -75,7 +75,7 @@ class AllocatingRunner:
 
 
 def run(runner, case=CUDA_CASE, **kwargs) -> CaseResult:
-    return execute_case(runner, lambda name: None, case, SETTINGS, **kwargs)
+    return execute_case(runner, lambda name, size: None, case, SETTINGS, **kwargs)
 
 
 def test_first_call_and_steady_state_peaks_are_recorded_apart():
