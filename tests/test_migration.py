@@ -166,6 +166,8 @@ def test_schema_2_gated_run_keeps_its_verdicts_and_checks_against_the_old_baseli
     assert comparison["identity_changes"] == {} and comparison["stack_changes"] == {}
     assert "fingerprint_changes" not in comparison
     assert [v["case_id"] for v in comparison["verdicts"]] == [TORCH_B1]
+    (verdict,) = comparison["verdicts"]  # the gate's figures are named levels since schema 3
+    assert verdict["baseline_level_s"] > 0 and "baseline_median_s" not in verdict
     rounds = run["benchmarks"][0]["extra_info"]["confirmation"]
     assert len(rounds) == 2 and all(r["processes"] for r in rounds)
     # `check` finds the schema-2 baseline under its old name and judges the schema-2 run.

@@ -34,8 +34,8 @@ def ab_lines(outcome: ABOutcome, environments: dict[str, dict[str, Any]]) -> lis
         (
             v.case_id,
             WORDS.get(v.verdict, v.verdict),
-            format_seconds(v.baseline_median_s),
-            format_seconds(v.current_median_s),
+            format_seconds(v.baseline_level_s),
+            format_seconds(v.current_level_s),
             f"{v.ratio:.2f}x" if v.ratio is not None else "-",
             f"{v.interval[0]:.2f}-{v.interval[1]:.2f}x" if v.interval else "-",
             f"{v.p_value:.4f}" if v.p_value is not None else "-",

@@ -32,8 +32,8 @@ class Verdict:
 
     case_id: str
     verdict: str
-    baseline_median_s: float | None = None
-    current_median_s: float | None = None
+    baseline_level_s: float | None = None
+    current_level_s: float | None = None
     ratio: float | None = None
     p_value: float | None = None
     interval: tuple[float, float] | None = None
@@ -154,7 +154,7 @@ def judge_case(
         return Verdict(
             case_id,
             Outcome.NUMERICS_CHANGED,
-            current_median_s=current.median_s,
+            current_level_s=current.median_s,
             note=f"outputs moved from the reference: max relative error {error:.2e}",
         )
     if current.median_s is None:  # skipped here
@@ -162,7 +162,7 @@ def judge_case(
             return Verdict(case_id, Outcome.MISSING, note=current.reason or "not measured")
         return Verdict(case_id, Outcome.NO_BASELINE, note=current.reason or "not measured")
     if base is None or base.median_s is None:
-        return Verdict(case_id, Outcome.NO_BASELINE, current_median_s=current.median_s)
+        return Verdict(case_id, Outcome.NO_BASELINE, current_level_s=current.median_s)
     return judge_samples(case_id, base.process_samples, current.process_samples, settings, scale)
 
 
@@ -179,7 +179,7 @@ def judge_samples(
     scale: float = 1.0,
 ) -> Verdict:
     """ok / faster / regression from per-process samples; current times are divided by scale."""
-    current_median_s = typical_level(current)
+    current_level_s = typical_level(current)
     if scale != 1.0:
         current = tuple(tuple(s / scale for s in process) for process in current)
     estimate = compare_processes(baseline, current, confidence=1 - 2 * settings.alpha)
@@ -192,8 +192,8 @@ def judge_samples(
     return Verdict(
         case_id,
         verdict,
-        baseline_median_s=typical_level(baseline),
-        current_median_s=current_median_s,
+        baseline_level_s=typical_level(baseline),
+        current_level_s=current_level_s,
         ratio=estimate.ratio,
         raw_ratio=estimate.ratio * scale,
         p_value=p_value,

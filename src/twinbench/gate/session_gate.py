@@ -187,15 +187,15 @@ def verdict_lines(outcome: GateOutcome) -> list[str]:
         (
             v.case_id,
             v.verdict,
-            format_seconds(v.baseline_median_s),
-            format_seconds(v.current_median_s),
+            format_seconds(v.baseline_level_s),
+            format_seconds(v.current_level_s),
             _ratio_cell(v),
             _detectable_cell(v.detectable),
             v.note,
         )
         for v in outcome.comparison.verdicts
     ]
-    headers = ("case", "verdict", "baseline", "current", "ratio", "detects >=", "note")
+    headers = ("case", "verdict", "baseline level", "current level", "ratio", "detects >=", "note")
     lines = [f"Regression gate ({source})", *stack_change_lines(outcome.comparison), ""]
     lines.append(format_table(headers, rows))
     lines += confirmation_lines(outcome.comparison.rounds)
@@ -287,8 +287,8 @@ def regression_line(v: Verdict, stack_changes: dict[str, tuple[Any, Any]] | None
         f"; since the baseline: {describe_stack_changes(stack_changes)}" if stack_changes else ""
     )
     return (
-        f"REGRESSION {v.case_id}: {format_seconds(v.baseline_median_s)} -> "
-        f"{format_seconds(v.current_median_s)}, {v.ratio or 0:.2f}x slower "
+        f"REGRESSION {v.case_id}: {format_seconds(v.baseline_level_s)} -> "
+        f"{format_seconds(v.current_level_s)}, {v.ratio or 0:.2f}x slower "
         f"(p={v.p_value or 0:.4f}, interval {low:.2f}-{high:.2f}x), "
         f"{'confirmed by re-measurement' if v.confirmed else 'not re-measured'}{since}"
     )

@@ -130,14 +130,14 @@ def _verdicts(run: dict[str, Any]) -> str:
         (
             v["case_id"],
             v["verdict"],
-            format_seconds(v.get("baseline_median_s")),
-            format_seconds(v.get("current_median_s")),
+            format_seconds(v.get("baseline_level_s")),
+            format_seconds(v.get("current_level_s")),
             f"{v['ratio']:.2f}x" if v.get("ratio") else "-",
             v.get("note", ""),
         )
         for v in verdicts
     ]
-    headers = ("case", "verdict", "baseline", "current", "ratio", "note")
+    headers = ("case", "verdict", "baseline level", "current level", "ratio", "note")
     source = html.escape(str(comparison.get("baseline")))
     changes = comparison.get("stack_changes") or {}
     changed = (

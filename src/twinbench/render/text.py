@@ -15,7 +15,7 @@ from twinbench.zoo import TOKENS_PER_EXAMPLE
 # Two figures of one case are both called typical, and they differ on purpose: say why once.
 MEDIAN_NOTE = (
     "median: all samples of all processes pooled. The gate judges levels instead (median of",
-    "the per-process 10th percentiles), so its baseline/current figures are usually lower.",
+    "the per-process 10th percentiles), so its baseline/current levels are usually lower.",
 )
 
 

@@ -47,7 +47,7 @@ def v1_to_v2(data: dict[str, Any], path: Any) -> None:
 def v2_to_v3(data: dict[str, Any], path: Any) -> None:
     """One fingerprint becomes the machine identity (must match) and the software stack
     (compared); Keras on JAX or PyTorch gets its own framework value; re-measurements are
-    stored as rounds."""
+    stored as rounds; a verdict's figures are named levels, which is what they always were."""
     section = data["twinbench"]
     metadata = require(section, "metadata", dict, path, "twinbench.metadata")
     fingerprint = require(section, "fingerprint", dict, path, "twinbench.fingerprint")
@@ -58,6 +58,7 @@ def v2_to_v3(data: dict[str, Any], path: Any) -> None:
     del section["fingerprint"]
     section.pop("fingerprint_id", None)
     _split_fingerprint_changes(section.get("comparison"))
+    _verdict_levels(section.get("comparison"))
     _keras_backend_cases(data, path, fingerprint.get("keras_backend"))
     for bench in data["benchmarks"]:
         extra = bench.get("extra_info")
@@ -72,6 +73,16 @@ def _split_fingerprint_changes(comparison: dict[str, Any] | None) -> None:
     changes = comparison.pop("fingerprint_changes", None) or {}
     comparison["identity_changes"] = {k: v for k, v in changes.items() if k in IDENTITY_FIELDS}
     comparison["stack_changes"] = {k: v for k, v in changes.items() if k in STACK_FIELDS}
+
+
+def _verdict_levels(comparison: dict[str, Any] | None) -> None:
+    """Version 2 called the gate's per-case figures medians; they are medians of per-process
+    levels, so version 3 names them levels (the pooled median is another number)."""
+    verdicts = comparison.get("verdicts") if isinstance(comparison, dict) else None
+    for verdict in verdicts if isinstance(verdicts, list) else []:
+        for side in ("baseline", "current"):
+            if isinstance(verdict, dict) and f"{side}_median_s" in verdict:
+                verdict[f"{side}_level_s"] = verdict.pop(f"{side}_median_s")
 
 
 def _keras_backend_cases(data: dict[str, Any], path: Any, backend: str | None) -> None:

@@ -34,7 +34,8 @@ from twinbench.results.migrations import migrate
 #                versions: compared, changes named); the comparison records `identity_changes`
 #                and `stack_changes`; Keras on JAX/PyTorch has its own framework value
 #                (keras_jax, keras_torch) instead of a `keras_backend` machine field;
-#                `extra_info.confirmation` is always a list of rounds. Each step is a function
+#                `extra_info.confirmation` is always a list of rounds; verdicts store
+#                `baseline_level_s`/`current_level_s` (were `*_median_s`). Each step is a function
 #                in `migrations` (STEPS), applied on read.
 SCHEMA_VERSION = 3
 
