@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from twinbench.bench.options import DEFAULT_RESULTS_DIR, add_results_dir
-from twinbench.history.store import History
+from twinbench.history.store import History, load_history
 
 # One exit-code policy for every subcommand (also printed by `twinbench --help`).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -71,6 +71,19 @@ def check_history(folder: Path, history: History, pattern: str) -> None:
             f"no case matches {pattern!r} in the {len(history.runs)} run(s) under "
             f"{folder / 'history'}: check the glob (`twinbench history` lists every case)"
         )
+
+
+def stored_history(args: argparse.Namespace) -> tuple[History, str | None]:
+    """The runs `history` and `report` show, with unreadable files named, and why there is
+    nothing to show (None when there is)."""
+    folder = results_dir(args)
+    history = load_history(folder, args.machine)
+    report_unreadable(history)
+    try:
+        check_history(folder, history, args.case)
+    except NoRuns as problem:
+        return history, str(problem)
+    return history, None
 
 
 def report_unreadable(history: History) -> None:

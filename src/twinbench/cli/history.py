@@ -9,14 +9,11 @@ from typing import Any
 from twinbench.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
-    NoRuns,
     add_history_arguments,
-    check_history,
     error,
-    report_unreadable,
     results_dir,
+    stored_history,
 )
-from twinbench.history.store import load_history
 from twinbench.history.trends import HEADERS, Trend, trend_cells, trend_table, trends
 
 NAME = "history"
@@ -40,16 +37,12 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the trend table."""
-    folder = results_dir(args)
-    history = load_history(folder, args.machine)
-    report_unreadable(history)
-    try:
-        check_history(folder, history, args.case)
-    except NoRuns as problem:
+    history, nothing = stored_history(args)
+    if nothing is not None:
         if not args.allow_empty:
-            error(NAME, str(problem))
+            error(NAME, nothing)
             return EXIT_USAGE
-        print(f"no runs with cases matching {args.case!r} under {folder}/history")
+        print(f"no runs with cases matching {args.case!r} under {results_dir(args)}/history")
         return EXIT_OK
     rows = trends(history, args.case)
     if sys.stdout.isatty():

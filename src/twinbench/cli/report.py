@@ -7,17 +7,7 @@ import gc
 from pathlib import Path
 from typing import Any
 
-from twinbench.cli.common import (
-    EXIT_OK,
-    EXIT_USAGE,
-    NoRuns,
-    add_history_arguments,
-    check_history,
-    error,
-    report_unreadable,
-    results_dir,
-)
-from twinbench.history.store import load_history
+from twinbench.cli.common import EXIT_OK, EXIT_USAGE, add_history_arguments, error, stored_history
 
 NAME = "report"
 
@@ -42,15 +32,10 @@ def run(args: argparse.Namespace) -> int:
     """Write the page and say where."""
     from twinbench.history.html import render_report  # matplotlib: only for this command
 
-    folder = results_dir(args)
-    history = load_history(folder, args.machine)
-    report_unreadable(history)
-    try:
-        check_history(folder, history, args.case)
-    except NoRuns as problem:
-        if not args.allow_empty:
-            error(NAME, f"{problem}; nothing written")
-            return EXIT_USAGE
+    history, nothing = stored_history(args)
+    if nothing is not None and not args.allow_empty:
+        error(NAME, f"{nothing}; nothing written")
+        return EXIT_USAGE
     # The history lives until this command exits: out of the cycle collector's sight, the
     # many collections matplotlib's objects trigger stop scanning it.
     gc.freeze()
