@@ -3,42 +3,42 @@ full sizes cost in FLOPs as the counter sees them."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-from twinbench.bench.options import OptionError
+from twinbench.bench.options import (
+    OptionError,
+    add_bench_options,
+    add_gate_options,
+    add_run_options,
+)
 from twinbench.bench.resolve import resolve_options
 from twinbench.core.cases import TINY, Case, build_matrix, migrate_case_id
 from twinbench.measure.flops import count_step_flops
 from twinbench.zoo import MODEL_SIZES, TOKENS_PER_EXAMPLE, gpt, load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def parsed_defaults() -> dict[str, object]:
+    """Every option's default, from the same functions that register the options with pytest
+    (a hand-kept copy drifts whenever an option is added)."""
+    parser = argparse.ArgumentParser()
+    for add in (add_bench_options, add_run_options, add_gate_options):
+        add(parser.add_argument)
+    return vars(parser.parse_args([]))
+
+
 VALUES = {
+    **parsed_defaults(),
     "profile": "full",
-    "models": None,
     "frameworks": ("keras", "torch"),
     "devices": ("cpu", "cuda"),
-    "modes": ("infer", "train", "fit"),
-    "batch_sizes": None,
-    "sizes": None,
-    "variants": None,
-    "precisions": None,
-    "processes": None,
     "threads": 2,
-    "results_dir": None,
-    "require_gpu": False,
-    "save_baseline": None,
-    "numerics_dir": None,
-    "refresh_numerics": False,
-    "no_compare": False,
-    "strict_gate": False,
-    "regression_threshold": 1.1,
-    "case_threshold": [],
-    "normalise_by_probe": False,
-    "confirm_rounds": 3,
 }
 
 
