@@ -31,8 +31,12 @@ def test_each_process_measures_the_case():
     assert pool.runner_metadata["torch"]["threads"] == 1  # the thread count reached the worker
 
 
-def test_a_framework_that_cannot_start_is_an_error_not_a_hang(monkeypatch):
-    monkeypatch.setenv("KERAS_BACKEND", "numpy")  # no twinbench runner for that backend
+def test_a_framework_that_cannot_start_is_an_error_not_a_hang(monkeypatch, tmp_path):
+    # A TensorFlow that fails to import, first on the worker's path: Keras cannot start.
+    (tmp_path / "tensorflow").mkdir()
+    (tmp_path / "tensorflow" / "__init__.py").write_text('raise ImportError("broken install")')
+    paths = [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
     pool = WorkerPool(processes=1, threads=1)
     try:
         (result,) = pool.measure(Case.from_id("mlp-keras-graph-cpu-infer-fp32-b1"), TIMING)
@@ -40,6 +44,7 @@ def test_a_framework_that_cannot_start_is_an_error_not_a_hang(monkeypatch):
         pool.close()
     assert result.status == Status.ERROR
     assert "cannot start keras" in (result.reason or "")
+    assert "broken install" in (result.reason or "")
 
 
 def test_a_dead_worker_is_reported_and_replaced():
