@@ -43,6 +43,7 @@ from twinbench.runners import keras_tf as keras_runner
 from twinbench.runners import pytorch as torch_runner
 from twinbench.zoo import MODEL_NAMES, cnn, load_spec, mlp
 from twinbench.zoo.spec import ModelSpec, make_batch
+from twinbench.zoo.transfer import load_weights, weights_as_torch
 
 ZOO = {"mlp": mlp, "cnn": cnn}
 DTYPES = ("float32", "float64")
@@ -185,7 +186,7 @@ def assert_state_parity(
     tolerance: dict[str, float],
 ) -> None:
     """Every transferred tensor of zoo `module` matches its Keras twin, running_var after Bessel."""
-    expected = module.keras_weights_as_torch(keras_twin)
+    expected = weights_as_torch(module.weight_map(keras_twin))
     for bn_name, bn in batchnorms(torch_model).items():
         assert bn.momentum is not None  # a fixed momentum, not a cumulative average
         _, height, width, _ = keras_twin.get_layer(bn_name).output.shape
@@ -300,7 +301,7 @@ def test_broken_transfer_fails_inference_parity(broken: str) -> None:
     name, breaks = BROKEN[broken]
     module, torch_model = ZOO[name], ZOO[name].SPEC.build_torch(0)
     keras_twin = keras_model(name, "float32")
-    module.load_weights(torch_model, keras_twin, breaks(module.weight_map(keras_twin)))
+    load_weights(torch_model, keras_twin, breaks(module.weight_map(keras_twin)))
     x, _ = make_batch(module.SPEC, 4, 0)
     with pytest.raises(AssertionError):
         assert_parity(
@@ -311,7 +312,7 @@ def test_broken_transfer_fails_inference_parity(broken: str) -> None:
 def test_forgotten_transpose_of_non_square_kernel_raises() -> None:
     keras_twin, pairs = keras_model("mlp", "float32"), mlp.weight_map(keras_model("mlp", "float32"))
     with pytest.raises(ValueError, match=re.escape("fc1.weight")):
-        mlp.load_weights(mlp.build_torch(0), keras_twin, with_layout(pairs, "fc1.weight", None))
+        load_weights(mlp.build_torch(0), keras_twin, with_layout(pairs, "fc1.weight", None))
 
 
 @pytest.mark.parametrize("name", ZOO)
@@ -319,9 +320,9 @@ def test_forgotten_or_doubled_tensor_raises(name: str) -> None:
     module, keras_twin = ZOO[name], keras_model(name, "float32")
     pairs, torch_model = module.weight_map(keras_twin), module.build_torch(0)
     with pytest.raises(ValueError, match="not transferred"):
-        module.load_weights(torch_model, keras_twin, pairs[:-1])
+        load_weights(torch_model, keras_twin, pairs[:-1])
     with pytest.raises(ValueError, match="used twice"):
-        module.load_weights(torch_model, keras_twin, [*pairs, pairs[0]])
+        load_weights(torch_model, keras_twin, [*pairs, pairs[0]])
 
 
 def test_running_var_differs_without_bessel_correction() -> None:

@@ -29,8 +29,8 @@ from test_parity import (
     train_step_pair,
 )
 from twinbench.zoo import gpt, load_spec
+from twinbench.zoo.attention import HeadSplit
 from twinbench.zoo.spec import make_batch
-from twinbench.zoo.transformer import HeadSplit
 
 SPEC = gpt.SPEC
 INFER_TOLERANCE = {"float32": TOLERANCE["float32"], "float64": {"rtol": 1e-7, "atol": 1e-7}}
@@ -89,7 +89,7 @@ def test_attention_kernel_without_its_head_split_fails_parity() -> None:
     pairs = gpt.weight_map(keras_twin)
     wrong = HeadSplit(None, axis=1, heads=gpt.CONFIG.n_heads)  # the transpose forgotten
     broken = [(n, v, wrong if n == "blocks.0.attn.key.weight" else lay) for n, v, lay in pairs]
-    from twinbench.zoo.transformer import load_weights
+    from twinbench.zoo.transfer import load_weights
 
     load_weights(torch_model, keras_twin, broken)  # square: no shape error
     x, _ = make_batch(SPEC, 2, 0)

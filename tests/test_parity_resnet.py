@@ -57,7 +57,7 @@ from test_parity import (
 from twinbench.zoo import load_spec, resnet
 from twinbench.zoo.resnet import SPEC
 from twinbench.zoo.spec import make_batch
-from twinbench.zoo.transfer import CONV_KERNEL, load_weights
+from twinbench.zoo.transfer import CONV_KERNEL, load_weights, weights_as_torch
 
 DTYPES = ("float32", "float64")
 # Losses of three SGD steps; float32 looser than test_parity.py's (module docstring).
@@ -80,7 +80,7 @@ def twins(dtype: str, seed: int) -> tuple[torch.nn.Module, keras.Model]:
     if dtype == "float64":
         torch_model = torch_model.double()
     keras_twin = keras_model(dtype)
-    resnet.transfer(torch_model, keras_twin)
+    resnet.SPEC.transfer(torch_model, keras_twin)
     return torch_model, keras_twin
 
 
@@ -90,7 +90,7 @@ def test_load_spec_finds_the_module_spec() -> None:
 
 def test_keras_weights_as_torch_inverts_transfer() -> None:
     torch_model, keras_twin = twins("float32", 0)
-    back = resnet.keras_weights_as_torch(keras_twin)
+    back = weights_as_torch(resnet.weight_map(keras_twin))
     state = torch_model.state_dict()
     assert back.keys() == {k for k in state if not k.endswith("num_batches_tracked")}
     for key, value in back.items():

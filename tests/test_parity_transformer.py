@@ -51,8 +51,10 @@ from test_parity import (
     with_layout,
 )
 from twinbench.zoo import transformer
+from twinbench.zoo.attention import HeadSplit
 from twinbench.zoo.spec import make_batch
-from twinbench.zoo.transformer import SPEC, HeadSplit
+from twinbench.zoo.transfer import load_weights, weights_as_torch
+from twinbench.zoo.transformer import SPEC
 
 # "float64-erf": float64 with an exact float64 GELU in Keras (module docstring).
 VARIANTS = ("float32", "float64", "float64-erf")
@@ -85,13 +87,13 @@ def twins(variant: str, seed: int) -> tuple[torch.nn.Module, keras.Model]:
     if variant.startswith("float64"):
         torch_model = torch_model.double()
     keras_twin = keras_model(variant)
-    transformer.transfer(torch_model, keras_twin)
+    SPEC.transfer(torch_model, keras_twin)
     return torch_model, keras_twin
 
 
 def test_keras_weights_as_torch_inverts_transfer() -> None:
     torch_model, keras_twin = twins("float32", 0)
-    back = transformer.keras_weights_as_torch(keras_twin)
+    back = weights_as_torch(transformer.weight_map(keras_twin))
     state = torch_model.state_dict()
     assert back.keys() == state.keys()
     for key, value in state.items():
@@ -128,7 +130,7 @@ def test_training_parity(dtype: str, batch: int, seed: int) -> None:
     tolerance = TRAIN_TOLERANCE[dtype]
     assert_parity(torch_losses, keras_losses, tolerance, "losses")
     state = torch_model.state_dict()
-    for key, value in transformer.keras_weights_as_torch(keras_twin).items():
+    for key, value in weights_as_torch(transformer.weight_map(keras_twin)).items():
         assert_parity(state[key].numpy(), value, tolerance, key)
 
 
@@ -190,7 +192,7 @@ BROKEN: dict[str, Callable[[Pairs], Pairs]] = {
 def test_broken_transfer_fails_inference_parity(broken: str) -> None:
     torch_model, keras_twin = SPEC.build_torch(0), keras_model("float32")
     pairs = BROKEN[broken](transformer.weight_map(keras_twin))
-    transformer.load_weights(torch_model, keras_twin, pairs)
+    load_weights(torch_model, keras_twin, pairs)
     x, _ = make_batch(SPEC, 4, 0)
     with pytest.raises(AssertionError):
         assert_parity(*infer_logits(SPEC, torch_model, keras_twin, x), TOLERANCE["float32"], broken)
@@ -201,9 +203,9 @@ def test_forgotten_or_doubled_tensor_raises() -> None:
     pairs = transformer.weight_map(keras_twin)
     forgotten = [pair for pair in pairs if pair[0] != attention(1)["v.b"]]
     with pytest.raises(ValueError, match=r"not transferred.*blocks\.1\.attn\.value\.bias"):
-        transformer.load_weights(torch_model, keras_twin, forgotten)
+        load_weights(torch_model, keras_twin, forgotten)
     with pytest.raises(ValueError, match="used twice"):
-        transformer.load_weights(torch_model, keras_twin, [*pairs, pairs[0]])
+        load_weights(torch_model, keras_twin, [*pairs, pairs[0]])
 
 
 @pytest.mark.parametrize(
@@ -219,4 +221,4 @@ def test_wrong_shape_raises(name: str, layout: object) -> None:
     keras_twin = keras_model("float32")
     pairs = with_layout(transformer.weight_map(keras_twin), name, layout)
     with pytest.raises(ValueError, match=re.escape(name)):
-        transformer.load_weights(SPEC.build_torch(0), keras_twin, pairs)
+        load_weights(SPEC.build_torch(0), keras_twin, pairs)

@@ -15,24 +15,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from twinbench.zoo.spec import ModelSpec, import_keras
+from twinbench.zoo.conv import build_with_random_batchnorm, to_keras_layout
+from twinbench.zoo.spec import ModelSpec, import_keras_for
 from twinbench.zoo.transfer import (
-    CONV_KERNEL,
-    DENSE_KERNEL,
     WeightPair,
-    load_weights,
-    weights_as_torch,
+    conv_bn_pairs,
+    dense_pairs,
 )
 
 if TYPE_CHECKING:
     import keras
-
-DTYPES: tuple[str, ...] = ("float32", "float64")
 
 
 @dataclass(frozen=True)
@@ -75,29 +71,12 @@ class CNN(nn.Module):
 
 def build_torch(seed: int, config: CNNConfig = CONFIG) -> CNN:
     """float32 module on the CPU whose weights and BatchNorm statistics depend only on `seed`."""
-    # fork_rng: seeding must not move the caller's global RNG (devices=[]: CPU state only).
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = CNN(config)
-        for bn in (model.bn1, model.bn2):
-            randomise_batchnorm(bn)
-    return model.float()
-
-
-def randomise_batchnorm(bn: nn.BatchNorm2d) -> None:
-    """Seeded, distinct gamma/beta/mean/var: the 1/0/0/1 defaults would hide a swap."""
-    with torch.no_grad():
-        bn.weight.uniform_(0.5, 1.5)
-        bn.bias.normal_(0.0, 0.2)
-        bn.get_buffer("running_mean").normal_(0.0, 0.2)
-        bn.get_buffer("running_var").uniform_(0.5, 1.5)  # a variance: positive
+    return build_with_random_batchnorm(seed, lambda: CNN(config))
 
 
 def build_keras(dtype: str = "float32", config: CNNConfig = CONFIG) -> keras.Model:
     """Keras twin, channels-last, built on an Input so its weights exist before `transfer`."""
-    keras = import_keras()
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    keras = import_keras_for(dtype)
     c, layers = config, keras.layers
     size = c.image_size
 
@@ -128,38 +107,11 @@ def build_keras(dtype: str = "float32", config: CNNConfig = CONFIG) -> keras.Mod
 
 def weight_map(keras_model: keras.Model) -> list[WeightPair]:
     """Every transferred PyTorch tensor of the model with its Keras variable, explicitly."""
-    conv1, bn1, conv2, bn2, head = (
-        keras_model.get_layer(name) for name in ("conv1", "bn1", "conv2", "bn2", "head")
-    )
     return [
-        ("conv1.weight", conv1.kernel, CONV_KERNEL),
-        ("bn1.weight", bn1.gamma, None),
-        ("bn1.bias", bn1.beta, None),
-        ("bn1.running_mean", bn1.moving_mean, None),
-        ("bn1.running_var", bn1.moving_variance, None),
-        ("conv2.weight", conv2.kernel, CONV_KERNEL),
-        ("bn2.weight", bn2.gamma, None),
-        ("bn2.bias", bn2.beta, None),
-        ("bn2.running_mean", bn2.moving_mean, None),
-        ("bn2.running_var", bn2.moving_variance, None),
-        ("head.weight", head.kernel, DENSE_KERNEL),
-        ("head.bias", head.bias, None),
+        *conv_bn_pairs(keras_model, "conv1", "bn1"),
+        *conv_bn_pairs(keras_model, "conv2", "bn2"),
+        *dense_pairs(keras_model, "head"),
     ]
-
-
-def transfer(torch_model: nn.Module, keras_model: keras.Model) -> None:
-    """Make `keras_model` compute what `torch_model` computes (PyTorch is the source)."""
-    load_weights(torch_model, keras_model, weight_map(keras_model))
-
-
-def keras_weights_as_torch(keras_model: keras.Model) -> dict[str, np.ndarray]:
-    """The Keras weights under PyTorch names and layouts: the inverse of `transfer`."""
-    return weights_as_torch(weight_map(keras_model))
-
-
-def to_keras_layout(x: np.ndarray) -> np.ndarray:
-    """NCHW image batch -> NHWC."""
-    return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
 
 
 SPEC = ModelSpec(
@@ -168,7 +120,6 @@ SPEC = ModelSpec(
     num_classes=CONFIG.num_classes,
     build_torch=build_torch,
     build_keras=build_keras,
-    transfer=transfer,
     weight_map=weight_map,
     to_keras_layout=to_keras_layout,
 )

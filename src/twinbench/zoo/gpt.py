@@ -15,9 +15,9 @@ layers, width 768, 12 heads, 1024 positions, vocabulary 50257, 124.4 M parameter
 163 M if the head had its own). The parity proof and the unit tests run the tiny size: the same
 code at a reduced depth and width.
 
-Attention is transformer.py's: four nn.Linear in PyTorch (nanoGPT fuses q, k, v into one
-c_attn; kept apart here so each PyTorch tensor has exactly one Keras variable), Keras'
-MultiHeadAttention with use_causal_mask=True, transferred through transformer.HeadSplit.
+The blocks are attention.py's, shared with transformer.py: four nn.Linear in PyTorch (nanoGPT
+fuses q, k, v into one c_attn; kept apart here so each PyTorch tensor has exactly one Keras
+variable), Keras' MultiHeadAttention with use_causal_mask=True, transferred through HeadSplit.
 """
 
 from __future__ import annotations
@@ -30,14 +30,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from twinbench.zoo.spec import ModelSpec, import_keras
-from twinbench.zoo.transfer import DENSE_KERNEL
-from twinbench.zoo.transformer import HeadSplit, Pair, _position_embedding
+from twinbench.zoo.attention import Pair, TokenBlocks, block_pairs, keras_block, position_embedding
+from twinbench.zoo.spec import ModelSpec, import_keras, import_keras_for
 
 if TYPE_CHECKING:
     import keras
-
-DTYPES: tuple[str, ...] = ("float32", "float64")
 
 
 @dataclass(frozen=True)
@@ -62,59 +59,14 @@ CONFIG = GPTConfig()
 FULL = GPTConfig(vocab_size=50257, seq_len=1024, d_model=768, n_heads=12, n_layers=12)
 
 
-class CausalSelfAttention(nn.Module):
-    """Multi-head self-attention where position t sees positions <= t only."""
-
-    def __init__(self, config: GPTConfig) -> None:
-        super().__init__()
-        self.n_heads, d = config.n_heads, config.d_model
-        self.query, self.key, self.value = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
-        self.out = nn.Linear(d, d)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, seq, d_model) -> (batch, seq, d_model)."""
-        b, t, d = x.shape
-        # Feature h * head_dim + j of a projection is element j of head h (Keras: [..., h, j]).
-        q, k, v = (
-            p(x).view(b, t, self.n_heads, -1).transpose(1, 2)
-            for p in (self.query, self.key, self.value)
-        )
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return self.out(y.transpose(1, 2).reshape(b, t, d))
-
-
-class Block(nn.Module):
-    """Pre-norm block: x + attn(ln1(x)), then x + proj(gelu_tanh(fc(ln2(x))))."""
-
-    def __init__(self, config: GPTConfig) -> None:
-        super().__init__()
-        self.ln1 = nn.LayerNorm(config.d_model, eps=config.ln_eps)
-        self.attn = CausalSelfAttention(config)
-        self.ln2 = nn.LayerNorm(config.d_model, eps=config.ln_eps)
-        self.fc = nn.Linear(config.d_model, config.d_ff)
-        self.proj = nn.Linear(config.d_ff, config.d_model)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x))
-        return x + self.proj(F.gelu(self.fc(self.ln2(x)), approximate="tanh"))
-
-
-class GPT(nn.Module):
+class GPT(TokenBlocks):
     """PyTorch twin: (batch, seq_len) token ids -> (batch * seq_len, vocab_size) logits."""
 
     def __init__(self, config: GPTConfig) -> None:
-        super().__init__()
-        self.wte = nn.Embedding(config.vocab_size, config.d_model)
-        self.wpe = nn.Embedding(config.seq_len, config.d_model)
-        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
-        self.ln_f = nn.LayerNorm(config.d_model, eps=config.ln_eps)
+        super().__init__(config, causal=True, gelu="tanh")
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        positions = torch.arange(idx.shape[1], device=idx.device)
-        x = self.wte(idx) + self.wpe(positions)
-        for block in self.blocks:
-            x = block(x)
-        logits = F.linear(self.ln_f(x), self.wte.weight)  # tied head: the token embedding
+        logits = F.linear(self.features(idx), self.wte.weight)  # tied head: the token embedding
         return logits.reshape(-1, logits.shape[-1])
 
 
@@ -162,62 +114,28 @@ def _tied_logits() -> Any:
 
 def build_keras(dtype: str = "float32", config: GPTConfig = CONFIG) -> keras.Model:
     """Keras twin (functional), built on an int64 Input so its weights exist before `transfer`."""
-    keras = import_keras()
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    keras = import_keras_for(dtype)
     c, layers = config, keras.layers
-    gelu = functools.partial(keras.activations.gelu, approximate=True)  # GPT-2's tanh form
-
-    def norm(name: str) -> Any:
-        return layers.LayerNormalization(epsilon=c.ln_eps, name=name, dtype=dtype)
 
     tokens = keras.Input(shape=(c.seq_len,), dtype="int64", name="tokens")
     wte = layers.Embedding(c.vocab_size, c.d_model, name="wte", dtype=dtype)
-    x = _position_embedding()(name="wpe", dtype=dtype)(wte(tokens))
+    x = position_embedding()(name="wpe", dtype=dtype)(wte(tokens))
     for i in range(c.n_layers):
-        h = norm(f"block{i}_ln1")(x)
-        attn = layers.MultiHeadAttention(
-            c.n_heads, c.d_model // c.n_heads, name=f"block{i}_attn", dtype=dtype
-        )
-        x = layers.Add(name=f"block{i}_add1", dtype=dtype)([x, attn(h, h, use_causal_mask=True)])
-        h = norm(f"block{i}_ln2")(x)
-        h = layers.Dense(c.d_ff, activation=gelu, name=f"block{i}_fc", dtype=dtype)(h)
-        h = layers.Dense(c.d_model, name=f"block{i}_proj", dtype=dtype)(h)
-        x = layers.Add(name=f"block{i}_add2", dtype=dtype)([x, h])
-    logits = _tied_logits()(wte, name="logits", dtype=dtype)(norm("ln_f")(x))
+        x = keras_block(x, i, c, dtype, causal=True, gelu="tanh")  # GPT-2's tanh form
+    x = layers.LayerNormalization(epsilon=c.ln_eps, name="ln_f", dtype=dtype)(x)
+    logits = _tied_logits()(wte, name="logits", dtype=dtype)(x)
     return keras.Model(tokens, logits, name="gpt")
 
 
 def weight_map(keras_model: keras.Model, config: GPTConfig = CONFIG) -> list[Pair]:
     """Every PyTorch tensor of the model with its Keras variable, explicitly."""
-    get, heads = keras_model.get_layer, config.n_heads
-    qkv_kernel = HeadSplit(DENSE_KERNEL, axis=1, heads=heads)  # (out, in) -> (in, heads, hd)
-    qkv_bias = HeadSplit(None, axis=0, heads=heads)  # (out,) -> (heads, hd)
-    out_kernel = HeadSplit(DENSE_KERNEL, axis=0, heads=heads)  # (out, in) -> (heads, hd, out)
+    get = keras_model.get_layer
     pairs: list[Pair] = [
         ("wte.weight", get("wte").embeddings, None),  # also the head (tied): one tensor
         ("wpe.weight", get("wpe").embeddings, None),
     ]
     for i in range(config.n_layers):
-        t, k, attn = f"blocks.{i}", f"block{i}", get(f"block{i}_attn")
-        pairs += [
-            (f"{t}.ln1.weight", get(f"{k}_ln1").gamma, None),
-            (f"{t}.ln1.bias", get(f"{k}_ln1").beta, None),
-            (f"{t}.attn.query.weight", attn.query_dense.kernel, qkv_kernel),
-            (f"{t}.attn.query.bias", attn.query_dense.bias, qkv_bias),
-            (f"{t}.attn.key.weight", attn.key_dense.kernel, qkv_kernel),
-            (f"{t}.attn.key.bias", attn.key_dense.bias, qkv_bias),
-            (f"{t}.attn.value.weight", attn.value_dense.kernel, qkv_kernel),
-            (f"{t}.attn.value.bias", attn.value_dense.bias, qkv_bias),
-            (f"{t}.attn.out.weight", attn.output_dense.kernel, out_kernel),
-            (f"{t}.attn.out.bias", attn.output_dense.bias, None),
-            (f"{t}.ln2.weight", get(f"{k}_ln2").gamma, None),
-            (f"{t}.ln2.bias", get(f"{k}_ln2").beta, None),
-            (f"{t}.fc.weight", get(f"{k}_fc").kernel, DENSE_KERNEL),
-            (f"{t}.fc.bias", get(f"{k}_fc").bias, None),
-            (f"{t}.proj.weight", get(f"{k}_proj").kernel, DENSE_KERNEL),
-            (f"{t}.proj.bias", get(f"{k}_proj").bias, None),
-        ]
+        pairs += block_pairs(keras_model, i, config.n_heads)
     return [*pairs, ("ln_f.weight", get("ln_f").gamma, None), ("ln_f.bias", get("ln_f").beta, None)]
 
 

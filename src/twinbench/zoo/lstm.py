@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from twinbench.zoo.spec import ModelSpec, import_keras
+from twinbench.zoo.spec import ModelSpec, import_keras_for
 from twinbench.zoo.transfer import (
     DENSE_KERNEL,
     WeightPair,
@@ -43,8 +43,6 @@ from twinbench.zoo.transfer import (
 
 if TYPE_CHECKING:
     import keras
-
-DTYPES: tuple[str, ...] = ("float32", "float64")
 
 # The two PyTorch biases whose sum is Keras' one LSTM bias.
 BIAS_SOURCES: tuple[str, ...] = ("lstm.bias_ih_l0", "lstm.bias_hh_l0")
@@ -97,9 +95,7 @@ def build_torch(seed: int, config: LSTMConfig = CONFIG) -> LSTMClassifier:
 
 def build_keras(dtype: str = "float32", config: LSTMConfig = CONFIG) -> keras.Model:
     """Keras twin, built on an Input so its weights exist before `transfer`."""
-    keras = import_keras()
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    keras = import_keras_for(dtype)
     c, layers = config, keras.layers
     return keras.Sequential(
         [

@@ -9,17 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 from torch import nn
 
-from twinbench.zoo.spec import ModelSpec, import_keras
-from twinbench.zoo.transfer import DENSE_KERNEL, WeightPair, load_weights, weights_as_torch
+from twinbench.zoo.spec import ModelSpec, import_keras_for
+from twinbench.zoo.transfer import WeightPair, dense_pairs
 
 if TYPE_CHECKING:
     import keras
-
-DTYPES: tuple[str, ...] = ("float32", "float64")
 
 
 @dataclass(frozen=True)
@@ -60,9 +57,7 @@ def build_torch(seed: int, config: MLPConfig = CONFIG) -> MLP:
 
 def build_keras(dtype: str = "float32", config: MLPConfig = CONFIG) -> keras.Model:
     """Keras twin, built on an Input so its weights exist before `transfer`."""
-    keras = import_keras()
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    keras = import_keras_for(dtype)
     return keras.Sequential(
         [
             keras.Input(shape=(config.in_features,), dtype=dtype),
@@ -76,25 +71,11 @@ def build_keras(dtype: str = "float32", config: MLPConfig = CONFIG) -> keras.Mod
 
 def weight_map(keras_model: keras.Model) -> list[WeightPair]:
     """Every PyTorch tensor of the model with its Keras variable, explicitly."""
-    fc1, fc2, head = (keras_model.get_layer(name) for name in ("fc1", "fc2", "head"))
     return [
-        ("fc1.weight", fc1.kernel, DENSE_KERNEL),
-        ("fc1.bias", fc1.bias, None),
-        ("fc2.weight", fc2.kernel, DENSE_KERNEL),
-        ("fc2.bias", fc2.bias, None),
-        ("head.weight", head.kernel, DENSE_KERNEL),
-        ("head.bias", head.bias, None),
+        *dense_pairs(keras_model, "fc1"),
+        *dense_pairs(keras_model, "fc2"),
+        *dense_pairs(keras_model, "head"),
     ]
-
-
-def transfer(torch_model: nn.Module, keras_model: keras.Model) -> None:
-    """Make `keras_model` compute what `torch_model` computes (PyTorch is the source)."""
-    load_weights(torch_model, keras_model, weight_map(keras_model))
-
-
-def keras_weights_as_torch(keras_model: keras.Model) -> dict[str, np.ndarray]:
-    """The Keras weights under PyTorch names and layouts: the inverse of `transfer`."""
-    return weights_as_torch(weight_map(keras_model))
 
 
 SPEC = ModelSpec(
@@ -103,6 +84,5 @@ SPEC = ModelSpec(
     num_classes=CONFIG.num_classes,
     build_torch=build_torch,
     build_keras=build_keras,
-    transfer=transfer,
     weight_map=weight_map,
 )

@@ -23,24 +23,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from twinbench.zoo.cnn import randomise_batchnorm, to_keras_layout
-from twinbench.zoo.spec import ModelSpec, import_keras
-from twinbench.zoo.transfer import (
-    CONV_KERNEL,
-    DENSE_KERNEL,
-    WeightPair,
-    load_weights,
-    weights_as_torch,
-)
+from twinbench.zoo.conv import build_with_random_batchnorm, keras_conv_bn, to_keras_layout
+from twinbench.zoo.spec import ModelSpec, import_keras_for
+from twinbench.zoo.transfer import WeightPair, conv_bn_pairs, dense_pairs
 
 if TYPE_CHECKING:
     import keras
-
-DTYPES: tuple[str, ...] = ("float32", "float64")
 
 
 @dataclass(frozen=True)
@@ -155,35 +146,18 @@ class ResNet(nn.Module):
 
 def build_torch(seed: int, config: ResNetConfig = CONFIG) -> ResNet:
     """float32 module on the CPU whose weights and BatchNorm statistics depend only on `seed`."""
-    # fork_rng: seeding must not move the caller's global RNG (devices=[]: CPU state only).
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = ResNet(config)
-        for module in model.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                randomise_batchnorm(module)
-    return model.float()
+    return build_with_random_batchnorm(seed, lambda: ResNet(config))
 
 
 def build_keras(dtype: str = "float32", config: ResNetConfig = CONFIG) -> keras.Model:
     """Keras twin (functional, channels-last), built on an Input so weights exist for `transfer`."""
-    keras = import_keras()
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    keras = import_keras_for(dtype)
     c, layers = config, keras.layers
 
     def conv_bn(x: Any, path: str, channels: int, kernel: int, stride: int) -> Any:
-        """Conv2D (no bias) -> BatchNorm, padded as PyTorch pads (module docstring)."""
-        padding = "same"
-        if stride > 1:  # "same" would pad bottom/right only; PyTorch pads kernel // 2 all round
-            x = layers.ZeroPadding2D(kernel // 2, name=f"{path}.pad", dtype=dtype)(x)
-            padding = "valid"
-        x = layers.Conv2D(
-            channels, kernel, stride, padding, use_bias=False, name=f"{path}.conv", dtype=dtype
-        )(x)
-        return layers.BatchNormalization(
-            momentum=1.0 - c.bn_momentum, epsilon=c.bn_eps, name=f"{path}.bn", dtype=dtype
-        )(x)
+        return keras_conv_bn(
+            x, (f"{path}.conv", f"{path}.bn"), (channels, kernel, stride), c, dtype
+        )
 
     def basic_block(x: Any, plan: BlockPlan) -> Any:
         """relu(conv_bn2(relu(conv_bn1(x))) + shortcut(x)), as BasicBlock.forward."""
@@ -209,26 +183,8 @@ def weight_map(keras_model: keras.Model, config: ResNetConfig = CONFIG) -> list[
     """Every transferred PyTorch tensor of the model with its Keras variable, explicitly."""
     pairs: list[WeightPair] = []
     for path in conv_bn_paths(config):
-        conv, bn = keras_model.get_layer(f"{path}.conv"), keras_model.get_layer(f"{path}.bn")
-        pairs += [
-            (f"{path}.conv.weight", conv.kernel, CONV_KERNEL),
-            (f"{path}.bn.weight", bn.gamma, None),
-            (f"{path}.bn.bias", bn.beta, None),
-            (f"{path}.bn.running_mean", bn.moving_mean, None),
-            (f"{path}.bn.running_var", bn.moving_variance, None),
-        ]
-    head = keras_model.get_layer("head")
-    return [*pairs, ("head.weight", head.kernel, DENSE_KERNEL), ("head.bias", head.bias, None)]
-
-
-def transfer(torch_model: nn.Module, keras_model: keras.Model) -> None:
-    """Make `keras_model` compute what `torch_model` computes (PyTorch is the source)."""
-    load_weights(torch_model, keras_model, weight_map(keras_model))
-
-
-def keras_weights_as_torch(keras_model: keras.Model) -> dict[str, np.ndarray]:
-    """The Keras weights under PyTorch names and layouts: the inverse of `transfer`."""
-    return weights_as_torch(weight_map(keras_model))
+        pairs += conv_bn_pairs(keras_model, f"{path}.conv", f"{path}.bn")
+    return [*pairs, *dense_pairs(keras_model, "head")]
 
 
 SPEC = ModelSpec(
@@ -237,7 +193,6 @@ SPEC = ModelSpec(
     num_classes=CONFIG.num_classes,
     build_torch=build_torch,
     build_keras=build_keras,
-    transfer=transfer,
     weight_map=weight_map,
     to_keras_layout=to_keras_layout,
 )

@@ -25,14 +25,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from twinbench.zoo.cnn import randomise_batchnorm, to_keras_layout
-from twinbench.zoo.spec import ModelSpec, import_keras
-from twinbench.zoo.transfer import CONV_KERNEL, DENSE_KERNEL, WeightPair
+from twinbench.zoo.conv import build_with_random_batchnorm, keras_conv_bn, to_keras_layout
+from twinbench.zoo.spec import ModelSpec, import_keras_for
+from twinbench.zoo.transfer import WeightPair, conv_bn_pairs, dense_pairs
 
 if TYPE_CHECKING:
     import keras
-
-DTYPES: tuple[str, ...] = ("float32", "float64")
 
 
 @dataclass(frozen=True)
@@ -151,34 +149,16 @@ class ResNet50(nn.Module):
 
 def build_torch(seed: int, config: ResNet50Config = CONFIG) -> ResNet50:
     """float32 module on the CPU whose weights and BatchNorm statistics depend only on `seed`."""
-    with torch.random.fork_rng(devices=[]):  # seeding must not move the caller's global RNG
-        torch.manual_seed(seed)
-        model = ResNet50(config)
-        for module in model.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                randomise_batchnorm(module)
-    return model.float()
+    return build_with_random_batchnorm(seed, lambda: ResNet50(config))
 
 
 def build_keras(dtype: str = "float32", config: ResNet50Config = CONFIG) -> keras.Model:
     """Keras twin (functional, channels-last), built on an Input so weights exist for `transfer`."""
-    keras = import_keras()
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    keras = import_keras_for(dtype)
     c, layers = config, keras.layers
 
     def conv_bn(x: Any, conv: str, bn: str, channels: int, kernel: int, stride: int) -> Any:
-        """Conv2D (no bias) -> BatchNorm, padded as PyTorch pads (module docstring)."""
-        padding = "same"
-        if stride > 1 and kernel > 1:  # "same" would pad bottom/right only
-            x = layers.ZeroPadding2D(kernel // 2, name=f"{conv}.pad", dtype=dtype)(x)
-            padding = "valid"
-        x = layers.Conv2D(
-            channels, kernel, stride, padding, use_bias=False, name=conv, dtype=dtype
-        )(x)
-        return layers.BatchNormalization(
-            momentum=1.0 - c.bn_momentum, epsilon=c.bn_eps, name=bn, dtype=dtype
-        )(x)
+        return keras_conv_bn(x, (conv, bn), (channels, kernel, stride), c, dtype)
 
     def relu(x: Any, name: str) -> Any:
         return layers.ReLU(name=name, dtype=dtype)(x)
@@ -208,16 +188,8 @@ def weight_map(keras_model: keras.Model, config: ResNet50Config = CONFIG) -> lis
     """Every PyTorch tensor of the model with its Keras variable, explicitly."""
     pairs: list[WeightPair] = []
     for conv_name, bn_name in conv_bn_names(config):
-        conv, bn = keras_model.get_layer(conv_name), keras_model.get_layer(bn_name)
-        pairs += [
-            (f"{conv_name}.weight", conv.kernel, CONV_KERNEL),
-            (f"{bn_name}.weight", bn.gamma, None),
-            (f"{bn_name}.bias", bn.beta, None),
-            (f"{bn_name}.running_mean", bn.moving_mean, None),
-            (f"{bn_name}.running_var", bn.moving_variance, None),
-        ]
-    fc = keras_model.get_layer("fc")
-    return [*pairs, ("fc.weight", fc.kernel, DENSE_KERNEL), ("fc.bias", fc.bias, None)]
+        pairs += conv_bn_pairs(keras_model, conv_name, bn_name)
+    return [*pairs, *dense_pairs(keras_model, "fc")]
 
 
 def spec(config: ResNet50Config, proof_spec: ModelSpec | None = None) -> ModelSpec:

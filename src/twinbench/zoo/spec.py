@@ -72,6 +72,17 @@ class ModelSpec:
         load_weights(torch_model, keras_model, self.weight_map(keras_model))
 
 
+# Precisions the zoo builds its Keras twins in (mixed bfloat16 is a policy applied after).
+DTYPES: tuple[str, ...] = ("float32", "float64")
+
+
+def import_keras_for(dtype: str) -> Any:
+    """`import_keras`, after refusing a dtype the zoo does not build its models in."""
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    return import_keras()
+
+
 def import_keras() -> Any:
     """Keras with the TensorFlow backend unless the user chose another, imported on demand.
 

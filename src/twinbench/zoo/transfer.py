@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -18,8 +18,16 @@ Layout = tuple[int, ...] | None
 DENSE_KERNEL: Layout = (1, 0)  # nn.Linear (out, in) -> keras.layers.Dense (in, out)
 CONV_KERNEL: Layout = (2, 3, 1, 0)  # nn.Conv2d (out, in, kh, kw) -> Conv2D (kh, kw, in, out)
 
+
+class Reshaping(Protocol):
+    """A layout a permutation cannot say, such as attention.HeadSplit: it converts itself."""
+
+    def to_keras(self, value: np.ndarray) -> np.ndarray: ...
+    def to_torch(self, value: np.ndarray) -> np.ndarray: ...
+
+
 # (PyTorch state_dict name, Keras variable, layout) for one tensor.
-WeightPair = tuple[str, Any, Layout]
+WeightPair = tuple[str, Any, Layout | Reshaping]
 
 # PyTorch buffers with no Keras counterpart. BatchNorm's num_batches_tracked only matters
 # when momentum is None (cumulative average); with a fixed momentum it never touches numbers.
@@ -46,8 +54,7 @@ def load_weights(
 
 
 def to_keras(value: np.ndarray, layout: Any) -> np.ndarray:
-    """A PyTorch tensor in Keras' layout: a Layout permutation, or an object's `to_keras`
-    (a reshape a permutation cannot say, such as transformer.HeadSplit)."""
+    """A PyTorch tensor in Keras' layout: a Layout permutation, or a Reshaping's `to_keras`."""
     if hasattr(layout, "to_keras"):
         return np.asarray(layout.to_keras(value))
     return value if layout is None else value.transpose(layout)
@@ -82,3 +89,22 @@ def check_coverage(
     found = {what: names for what, names in problems.items() if names}
     if found:
         raise ValueError(f"incomplete weight map for {keras_model.name}: {found}")
+
+
+def dense_pairs(keras_model: Any, name: str) -> list[WeightPair]:
+    """nn.Linear `name` -> the Dense layer of the same name: kernel transposed, bias as is."""
+    dense = keras_model.get_layer(name)
+    return [(f"{name}.weight", dense.kernel, DENSE_KERNEL), (f"{name}.bias", dense.bias, None)]
+
+
+def conv_bn_pairs(keras_model: Any, conv_name: str, bn_name: str) -> list[WeightPair]:
+    """nn.Conv2d `conv_name` (no bias) and nn.BatchNorm2d `bn_name` -> the Keras layers of the
+    same names: the kernel to Keras' layout, gamma/beta/statistics as they are."""
+    conv, bn = keras_model.get_layer(conv_name), keras_model.get_layer(bn_name)
+    return [
+        (f"{conv_name}.weight", conv.kernel, CONV_KERNEL),
+        (f"{bn_name}.weight", bn.gamma, None),
+        (f"{bn_name}.bias", bn.beta, None),
+        (f"{bn_name}.running_mean", bn.moving_mean, None),
+        (f"{bn_name}.running_var", bn.moving_variance, None),
+    ]

@@ -6,32 +6,24 @@ x + attn(ln1(x)), then x + proj(gelu(fc(ln2(x)))) (nanoGPT's Block without the c
 both sides; no dropout, no attention mask. PyTorch's `blocks.{i}.<part>` is Keras layer
 `block{i}_<part>`; every other name is the same on both sides.
 
-PyTorch's attention is four nn.Linear (query, key, value, out); Keras' MultiHeadAttention keeps
-the heads on an axis of their own: query/key/value kernel (d_model, heads, head_dim) and bias
-(heads, head_dim), output kernel (heads, head_dim, d_model). Those need a reshape besides the
-transpose, which transfer.py's `Layout` (an axis permutation) cannot say: hence `HeadSplit` and
-this module's `load_weights`, which keep transfer.py's coverage check and shape assert.
+The block, its attention and the HeadSplit transfer of the attention weights live in
+attention.py, shared with gpt.py.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from twinbench.zoo.spec import ModelSpec, import_keras
-from twinbench.zoo.transfer import DENSE_KERNEL, Layout, check_coverage, copy_tensor
+from twinbench.zoo.attention import Pair, TokenBlocks, block_pairs, keras_block, position_embedding
+from twinbench.zoo.spec import ModelSpec, import_keras_for
+from twinbench.zoo.transfer import DENSE_KERNEL
 
 if TYPE_CHECKING:
     import keras
-
-DTYPES: tuple[str, ...] = ("float32", "float64")
 
 
 @dataclass(frozen=True)
@@ -51,60 +43,15 @@ class TransformerConfig:
 CONFIG = TransformerConfig()
 
 
-class SelfAttention(nn.Module):
-    """Multi-head self-attention over the whole sequence, softmax(q k^T / sqrt(head_dim)) v."""
-
-    def __init__(self, config: TransformerConfig) -> None:
-        super().__init__()
-        self.n_heads, d = config.n_heads, config.d_model
-        self.query, self.key, self.value = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
-        self.out = nn.Linear(d, d)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, seq, d_model) -> (batch, seq, d_model)."""
-        b, t, d = x.shape
-        # Feature h * head_dim + j of a projection is element j of head h (Keras: [..., h, j]).
-        q, k, v = (
-            p(x).view(b, t, self.n_heads, -1).transpose(1, 2)
-            for p in (self.query, self.key, self.value)
-        )
-        y = F.scaled_dot_product_attention(q, k, v)  # no mask, no dropout
-        return self.out(y.transpose(1, 2).reshape(b, t, d))
-
-
-class Block(nn.Module):
-    """Pre-norm encoder block: x + attn(ln1(x)), then x + proj(gelu(fc(ln2(x))))."""
-
-    def __init__(self, config: TransformerConfig) -> None:
-        super().__init__()
-        self.ln1 = nn.LayerNorm(config.d_model, eps=config.ln_eps)
-        self.attn = SelfAttention(config)
-        self.ln2 = nn.LayerNorm(config.d_model, eps=config.ln_eps)
-        self.fc = nn.Linear(config.d_model, config.d_ff)
-        self.proj = nn.Linear(config.d_ff, config.d_model)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x))
-        return x + self.proj(F.gelu(self.fc(self.ln2(x)), approximate="none"))
-
-
-class Transformer(nn.Module):
+class Transformer(TokenBlocks):
     """PyTorch twin: int64 token ids (batch, seq_len) -> (batch, num_classes) logits."""
 
     def __init__(self, config: TransformerConfig) -> None:
-        super().__init__()
-        self.wte = nn.Embedding(config.vocab_size, config.d_model)
-        self.wpe = nn.Embedding(config.seq_len, config.d_model)
-        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
-        self.ln_f = nn.LayerNorm(config.d_model, eps=config.ln_eps)
+        super().__init__(config, causal=False, gelu="none")
         self.head = nn.Linear(config.d_model, config.num_classes)
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        positions = torch.arange(idx.shape[1], device=idx.device)
-        x = self.wte(idx) + self.wpe(positions)
-        for block in self.blocks:
-            x = block(x)
-        return self.head(self.ln_f(x).mean(dim=1))
+        return self.head(self.features(idx).mean(dim=1))
 
 
 def build_torch(seed: int, config: TransformerConfig = CONFIG) -> Transformer:
@@ -119,105 +66,31 @@ def build_torch(seed: int, config: TransformerConfig = CONFIG) -> Transformer:
     return model.float()
 
 
-@functools.cache
-def _position_embedding() -> Any:
-    """Keras layer adding a learned (seq_len, d_model) table: PyTorch's wpe(arange(seq_len))."""
-    layer: Any = import_keras().layers.Layer
-
-    class PositionEmbedding(layer):
-        def build(self, input_shape: tuple[int, ...]) -> None:
-            self.embeddings = self.add_weight(shape=input_shape[1:], name="embeddings")
-
-        def call(self, x: Any) -> Any:
-            return x + self.embeddings
-
-    return PositionEmbedding
-
-
 def build_keras(dtype: str = "float32", config: TransformerConfig = CONFIG) -> keras.Model:
     """Keras twin (functional), built on an int64 Input so its weights exist before `transfer`."""
-    keras = import_keras()
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    keras = import_keras_for(dtype)
     c, layers = config, keras.layers
-    gelu = functools.partial(keras.activations.gelu, approximate=False)  # exact, as PyTorch's
-
-    def norm(name: str) -> Any:
-        return layers.LayerNormalization(epsilon=c.ln_eps, name=name, dtype=dtype)
 
     tokens = keras.Input(shape=(c.seq_len,), dtype="int64", name="tokens")
     x = layers.Embedding(c.vocab_size, c.d_model, name="wte", dtype=dtype)(tokens)
-    x = _position_embedding()(name="wpe", dtype=dtype)(x)
+    x = position_embedding()(name="wpe", dtype=dtype)(x)
     for i in range(c.n_layers):
-        h = norm(f"block{i}_ln1")(x)
-        attn = layers.MultiHeadAttention(
-            c.n_heads, c.d_model // c.n_heads, name=f"block{i}_attn", dtype=dtype
-        )
-        x = layers.Add(name=f"block{i}_add1", dtype=dtype)([x, attn(h, h)])  # self-attention
-        h = norm(f"block{i}_ln2")(x)
-        h = layers.Dense(c.d_ff, activation=gelu, name=f"block{i}_fc", dtype=dtype)(h)
-        h = layers.Dense(c.d_model, name=f"block{i}_proj", dtype=dtype)(h)
-        x = layers.Add(name=f"block{i}_add2", dtype=dtype)([x, h])
-    x = layers.GlobalAveragePooling1D(name="mean", dtype=dtype)(norm("ln_f")(x))
+        x = keras_block(x, i, c, dtype, causal=False, gelu="none")  # exact, as PyTorch's
+    x = layers.LayerNormalization(epsilon=c.ln_eps, name="ln_f", dtype=dtype)(x)
+    x = layers.GlobalAveragePooling1D(name="mean", dtype=dtype)(x)
     logits = layers.Dense(c.num_classes, name="head", dtype=dtype)(x)
     return keras.Model(tokens, logits, name="transformer")
 
 
-@dataclass(frozen=True)
-class HeadSplit:
-    """Layout of a MultiHeadAttention variable: permute as `Layout` says, then split axis
-    `axis` into (heads, head_dim) in C order, so feature h * head_dim + j becomes [h, j]."""
-
-    permutation: Layout
-    axis: int
-    heads: int
-
-    def to_keras(self, value: np.ndarray) -> np.ndarray:
-        value = value if self.permutation is None else value.transpose(self.permutation)
-        a = self.axis
-        return value.reshape(*value.shape[:a], self.heads, -1, *value.shape[a + 1 :])
-
-    def to_torch(self, value: np.ndarray) -> np.ndarray:
-        a = self.axis
-        merged = value.reshape(*value.shape[:a], -1, *value.shape[a + 2 :])
-        perm = self.permutation
-        return merged if perm is None else merged.transpose(np.argsort(perm))
-
-
-# (PyTorch state_dict name, Keras variable, layout): transfer.WeightPair plus HeadSplit.
-Pair = tuple[str, Any, Layout | HeadSplit]
-
-
 def weight_map(keras_model: keras.Model, config: TransformerConfig = CONFIG) -> list[Pair]:
     """Every PyTorch tensor of the model with its Keras variable, explicitly."""
-    get, heads = keras_model.get_layer, config.n_heads
-    qkv_kernel = HeadSplit(DENSE_KERNEL, axis=1, heads=heads)  # (out, in) -> (in, heads, hd)
-    qkv_bias = HeadSplit(None, axis=0, heads=heads)  # (out,) -> (heads, hd)
-    out_kernel = HeadSplit(DENSE_KERNEL, axis=0, heads=heads)  # (out, in) -> (heads, hd, out)
+    get = keras_model.get_layer
     pairs: list[Pair] = [
         ("wte.weight", get("wte").embeddings, None),
         ("wpe.weight", get("wpe").embeddings, None),
     ]
     for i in range(config.n_layers):
-        t, k, attn = f"blocks.{i}", f"block{i}", get(f"block{i}_attn")
-        pairs += [
-            (f"{t}.ln1.weight", get(f"{k}_ln1").gamma, None),
-            (f"{t}.ln1.bias", get(f"{k}_ln1").beta, None),
-            (f"{t}.attn.query.weight", attn.query_dense.kernel, qkv_kernel),
-            (f"{t}.attn.query.bias", attn.query_dense.bias, qkv_bias),
-            (f"{t}.attn.key.weight", attn.key_dense.kernel, qkv_kernel),
-            (f"{t}.attn.key.bias", attn.key_dense.bias, qkv_bias),
-            (f"{t}.attn.value.weight", attn.value_dense.kernel, qkv_kernel),
-            (f"{t}.attn.value.bias", attn.value_dense.bias, qkv_bias),
-            (f"{t}.attn.out.weight", attn.output_dense.kernel, out_kernel),
-            (f"{t}.attn.out.bias", attn.output_dense.bias, None),
-            (f"{t}.ln2.weight", get(f"{k}_ln2").gamma, None),
-            (f"{t}.ln2.bias", get(f"{k}_ln2").beta, None),
-            (f"{t}.fc.weight", get(f"{k}_fc").kernel, DENSE_KERNEL),
-            (f"{t}.fc.bias", get(f"{k}_fc").bias, None),
-            (f"{t}.proj.weight", get(f"{k}_proj").kernel, DENSE_KERNEL),
-            (f"{t}.proj.bias", get(f"{k}_proj").bias, None),
-        ]
+        pairs += block_pairs(keras_model, i, config.n_heads)
     return [
         *pairs,
         ("ln_f.weight", get("ln_f").gamma, None),
@@ -227,45 +100,12 @@ def weight_map(keras_model: keras.Model, config: TransformerConfig = CONFIG) -> 
     ]
 
 
-def load_weights(torch_model: nn.Module, keras_model: keras.Model, pairs: Sequence[Pair]) -> None:
-    """transfer.load_weights that also takes HeadSplit layouts; same checks."""
-    state = torch_model.state_dict()
-    # Coverage looks at names and variables only, so the layouts can be left out.
-    check_coverage(state.keys(), keras_model, [(n, v, None) for n, v, _ in pairs])
-    for name, variable, layout in pairs:
-        value = state[name].detach().cpu().numpy()
-        if isinstance(layout, HeadSplit):
-            value = layout.to_keras(value)
-        elif layout is not None:
-            value = value.transpose(layout)
-        copy_tensor(variable, value, name)
-
-
-def transfer(torch_model: nn.Module, keras_model: keras.Model) -> None:
-    """Make `keras_model` compute what `torch_model` computes (PyTorch is the source)."""
-    load_weights(torch_model, keras_model, weight_map(keras_model))
-
-
-def keras_weights_as_torch(keras_model: keras.Model) -> dict[str, np.ndarray]:
-    """The Keras weights under PyTorch names and layouts: the inverse of `transfer`."""
-    return {
-        name: _as_torch(np.asarray(var), layout) for name, var, layout in weight_map(keras_model)
-    }
-
-
-def _as_torch(value: np.ndarray, layout: Layout | HeadSplit) -> np.ndarray:
-    if isinstance(layout, HeadSplit):
-        return layout.to_torch(value)
-    return value if layout is None else value.transpose(np.argsort(layout))
-
-
 SPEC = ModelSpec(
     name="transformer",
     input_shape=(CONFIG.seq_len,),
     num_classes=CONFIG.num_classes,
     build_torch=build_torch,
     build_keras=build_keras,
-    transfer=transfer,
     weight_map=weight_map,
     vocab_size=CONFIG.vocab_size,
 )
