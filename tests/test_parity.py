@@ -19,12 +19,11 @@ latest figures, with their example counts, are in docs/measurements.md ("parity 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -39,6 +38,7 @@ from fixtures.properties import examples, record_error
 from hypothesis import given
 from hypothesis import strategies as st
 
+from twinbench.execute.parity import keras_floatx
 from twinbench.runners import keras_tf as keras_runner
 from twinbench.runners import pytorch as torch_runner
 from twinbench.zoo import MODEL_NAMES, cnn, load_spec, mlp
@@ -61,17 +61,6 @@ few = examples(8)
 def keras_model(name: str, dtype: str) -> keras.Model:
     """One Keras model per (model, dtype): `transfer` overwrites all of its weights anyway."""
     return ZOO[name].SPEC.build_keras(dtype)
-
-
-@contextlib.contextmanager
-def keras_floatx(dtype: str) -> Iterator[None]:
-    """Keras creates losses and the learning-rate variable in floatx, not in the model's dtype."""
-    previous = keras.backend.floatx()
-    keras.backend.set_floatx(dtype)
-    try:
-        yield
-    finally:
-        keras.backend.set_floatx(previous)
 
 
 def twins(name: str, dtype: str, seed: int) -> tuple[torch.nn.Module, keras.Model]:

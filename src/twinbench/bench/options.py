@@ -270,7 +270,7 @@ def add_gate_options(
         help="judge against the last N runs of this machine identity in the history, pooled "
         "(per case, none from before its latest confirmed regression or faster verdict), "
         "instead of the saved baseline; falls back to the saved baseline while the history "
-        "holds none (default: 0, the saved baseline; the nightly workflow uses 7)",
+        "holds none (default: 0, the saved baseline)",
     )
     # Not `--strict`: pytest owns that flag (it turns on its own strict mode).
     addoption(

@@ -148,6 +148,7 @@ def prove_training(spec: ModelSpec) -> None:
 
 @contextlib.contextmanager
 def keras_floatx(dtype: str) -> Iterator[None]:
+    """Keras creates losses and the learning-rate variable in floatx, not in the model's dtype."""
     previous = keras.backend.floatx()
     keras.backend.set_floatx(dtype)
     try:
