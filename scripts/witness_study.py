@@ -2,6 +2,7 @@
 
     record:  python scripts/witness_study.py record --minutes 40 --noise-minutes 25 --out DIR
     analyse: python scripts/witness_study.py analyse DIR
+    runs:    python scripts/witness_study.py runs CALM_RUN_FILE RUN_FILE [RUN_FILE ...]
 
 `record` runs the noise generator (twinbench.tools.noise, seeded 10-60 s windows of CPU and
 memory-bandwidth load) for the first --noise-minutes, then leaves the machine calm, and all
@@ -10,7 +11,10 @@ case, storing every sample with its witnesses and wall-clock times (DIR/samples.
 noise log in DIR/noise.jsonl). `analyse` labels each sample slow when it is at least
 --slow-ratio times its case's calm median, and prints per witness how well it separates slow
 samples from normal ones (AUC: 0.5 is chance, 1.0 perfect; per sample and per process), and
-how well it tells noise-on from noise-off stretches.
+how well it tells noise-on from noise-off stretches. `runs` scores the witnesses the same way
+on ordinary run files (those of scripts/gate_experiments.sh, say), each case's calm median
+taken from CALM_RUN_FILE: no extra recording, but no noise-on/off column either (run files
+keep no wall-clock time per sample).
 """
 
 from __future__ import annotations
@@ -163,6 +167,53 @@ def analyse(args: argparse.Namespace) -> None:
         )
 
 
+def case_processes(run_file: Path) -> dict[str, list[dict]]:
+    """Case id -> its processes (samples and witness lists) in a run file."""
+    run = json.loads(run_file.read_text(encoding="utf-8"))
+    return {
+        bench["name"]: bench["extra_info"].get("processes") or [] for bench in run["benchmarks"]
+    }
+
+
+def score_runs(calm_file: Path, run_files: list[Path], slow_ratio: float) -> list[tuple]:
+    """Per witness: (name, AUC per sample, slow, normal, AUC per process, slow, normal)."""
+    calm = {
+        case: statistics.median(s for process in processes for s in process["samples"])
+        for case, processes in case_processes(calm_file).items()
+        if processes
+    }
+    rows = []
+    for name in WITNESSES:
+        slow, normal, proc_slow, proc_normal = [], [], [], []
+        for run_file in run_files:
+            for case, processes in case_processes(run_file).items():
+                for process in processes if case in calm else []:
+                    values = (process.get("witness") or {}).get(name) or []
+                    ratios = [s / calm[case] for s in process["samples"]]
+                    for value, ratio in zip(values, ratios, strict=False):
+                        (slow if ratio >= slow_ratio else normal).append(value)
+                    if values:
+                        # The gate's level of a process: its 10th percentile.
+                        level = (
+                            statistics.quantiles(ratios, n=10)[0] if len(ratios) > 1 else ratios[0]
+                        )
+                        chosen = proc_slow if level >= slow_ratio else proc_normal
+                        chosen.append(statistics.median(values))
+        per_process = (auc(proc_slow, proc_normal), len(proc_slow), len(proc_normal))
+        rows.append((name, auc(slow, normal), len(slow), len(normal), *per_process))
+    return rows
+
+
+def analyse_runs(args: argparse.Namespace) -> None:
+    rows = score_runs(Path(args.calm), [Path(f) for f in args.runs], args.slow_ratio)
+    print(f"slow = sample >= {args.slow_ratio}x its case's median in {args.calm}")
+    header = ("per sample", "slow/normal", "per process", "slow/normal")
+    print(f"{'witness':22} " + " ".join(f"{h:>12}" for h in header))
+    for name, a, ns, nn, p, ps, pn in rows:
+        cells = [f"{x:.3f}" if x is not None else "-" for x in (a, p)]
+        print(f"{name:22} {cells[0]:>12} {f'{ns}/{nn}':>12} {cells[1]:>12} {f'{ps}/{pn}':>12}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -175,8 +226,12 @@ def main() -> None:
     ana = commands.add_parser("analyse", help="AUC of each witness")
     ana.add_argument("out")
     ana.add_argument("--slow-ratio", type=float, default=1.15)
+    runs = commands.add_parser("runs", help="AUC of each witness over run files")
+    runs.add_argument("calm", help="a run file measured on a calm machine: the medians")
+    runs.add_argument("runs", nargs="+", help="run files whose samples are scored")
+    runs.add_argument("--slow-ratio", type=float, default=1.15)
     args = parser.parse_args()
-    record(args) if args.command == "record" else analyse(args)
+    {"record": record, "analyse": analyse, "runs": analyse_runs}[args.command](args)
 
 
 if __name__ == "__main__":

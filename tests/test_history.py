@@ -182,3 +182,11 @@ def test_steps_below_the_five_percent_floor_are_not_reported(direction):
     (step,) = change_points(large if direction > 0 else 1e-6 / large)
     assert step.index == 20
     assert step.ratio == pytest.approx(1.06**direction, rel=0.01)
+
+
+def test_the_table_says_what_the_gate_said_of_the_latest_run():
+    """#14 part 2: an `unsure` is shown by `history` too, not only by `check` and the report."""
+    points = [Point("run0", "", 1.0, 1.0, "ok"), Point("run1", "", 1.2, 1.2, "unsure")]
+    gated = Trend("mlp-keras-graph-cpu-infer-fp32-b1", points, [])
+    assert trend_cells(gated)[HEADERS.index("latest verdict")] == "unsure"
+    assert trend_cells(_trend([1.0, 1.0]))[HEADERS.index("latest verdict")] == "-"  # not gated

@@ -51,7 +51,12 @@ def test_ctrl_c_writes_no_run_file_and_names_the_unmeasured_cases(tmp_path):
             break
     output = "".join(seen) + child.stdout.read()
     assert child.wait(timeout=120) != 0, output[-3000:]
-    assert "interrupted: no run file written, 1 of 4 case(s) measured" in output, output[-3000:]
+    # On a loaded machine a second case can finish before the signal lands: the note must
+    # count what pytest reported as measured, whatever that was, and name the rest.
+    measured = output.count(" PASSED")
+    assert 1 <= measured < 4, output[-3000:]
+    note = f"interrupted: no run file written, {measured} of 4 case(s) measured"
+    assert note in output, output[-3000:]
     assert "not measured: " in output and "-train-" in output.split("not measured: ")[-1]
     assert list(tmp_path.rglob("*.json")) == []  # nothing the gate or history could count
 

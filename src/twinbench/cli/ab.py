@@ -38,7 +38,8 @@ def add_parser(commands: Any) -> None:
         "A B B A ..., so both sides live through the same slow spells of the machine, and "
         "judge B against A with the gate's statistics: faster, same, slower, or unsure when "
         "undecided after the extra rounds (--confirm-rounds). Each side gets as many "
-        "processes as a --save-baseline run (quick: 6), unless --processes says otherwise. "
+        "processes as a plain run (quick: 3), unless --processes says otherwise; a case "
+        "that reads slower or faster is measured again, interleaved, before it is judged. "
         "Writes one run file holding both sides under RESULTS/ab/<machine>/ (not history/: "
         "B is not this machine's usual stack). Refuses two environments that cannot be "
         "compared (twinbench or a selected framework missing, another run-file format). "
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         "started": started,
         "profile": options.profile_name,
         "timing": options.profile.timing.as_dict(),
-        "processes": options.baseline_processes,
+        "processes": options.processes,
         "threads": options.threads,
         "order": args.order,
         "seed": args.seed,
@@ -107,7 +108,7 @@ def _measure(args: argparse.Namespace, options: BenchOptions) -> Any:
             cases,
             options.profile.timing,
             {"a": args.a, "b": args.b},
-            processes=options.baseline_processes,
+            processes=options.processes,
             threads=options.threads,
             order=args.order,
             rng=rng,

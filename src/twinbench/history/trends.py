@@ -108,6 +108,7 @@ HEADERS = (
     "runs",
     "first",
     "latest",
+    "latest verdict",
     "vs first",
     "vs previous",
     "slowest/median",
@@ -127,6 +128,8 @@ def trend_cells(trend: Trend) -> tuple[str, ...]:
         str(len(trend.points)),
         format_seconds(trend.points[0].level_s),
         format_seconds(trend.latest.level_s),
+        # What the gate said of the latest run (ok, regression, unsure, ...); "-" ungated.
+        trend.latest.verdict or "-",
         f"{trend.ratio_to_first():.2f}x",
         f"{previous:.2f}x" if previous is not None else "-",
         f"{swing:.2f}x" if swing is not None else "-",

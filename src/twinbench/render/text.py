@@ -8,6 +8,7 @@ from typing import Any
 
 from twinbench.core.cases import ALL_FRAMEWORKS, FRAMEWORK_VARIANTS, PAIRS, keras_backend
 from twinbench.execute.fit import MAX_ACCURACY_GAP, MIN_ACCURACY, TRAIN_SIZE, accuracy_verdict
+from twinbench.render.memory import memory_cell
 from twinbench.render.summary import attention_lines, fold_skipped, headline
 from twinbench.results.runfile import CaseRow, case_rows
 from twinbench.zoo import TOKENS_PER_EXAMPLE
@@ -27,18 +28,6 @@ def format_seconds(seconds: float | None) -> str:
         if seconds >= scale:
             return f"{seconds / scale:.3g} {unit}"
     return f"{seconds / 1e-9:.3g} ns"
-
-
-def format_bytes(count: int | None) -> str:
-    """Binary units: 512 B, 1.5 MiB."""
-    if count is None:
-        return "-"
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(value) < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -83,7 +72,7 @@ def cases_table(rows: Sequence[CaseRow]) -> str:
             format_seconds(row.iqr_s),
             _samples_cell(row),
             format_seconds(row.first_call_s),
-            _memory_cell(row),
+            memory_cell(row.memory),
             *_throughput_cells(row),
         )
         for row in rows
@@ -217,16 +206,6 @@ def _samples_cell(row: CaseRow) -> str:
         return "-"
     processes = len(row.process_samples) or 1
     return f"{processes} x {row.rounds // processes} x {row.loops}"
-
-
-def _memory_cell(row: CaseRow) -> str:
-    memory = row.memory or {}
-    for key in ("cuda_peak_allocated_bytes", "tf_gpu_peak_bytes", "cpu_rss_growth_bytes"):
-        if key in memory:
-            if key == "cpu_rss_growth_bytes":
-                return ("rss+" if memory[key] >= 0 else "rss") + format_bytes(memory[key])
-            return "peak " + format_bytes(memory[key])
-    return "-"
 
 
 def run_summary(run: dict[str, Any]) -> list[str]:

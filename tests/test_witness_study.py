@@ -1,0 +1,50 @@
+"""scripts/witness_study.py `runs`: scores witnesses over ordinary run files (issue #14 part 1)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPT = Path(__file__).parent.parent / "scripts" / "witness_study.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("witness_study", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_file(path: Path, processes: list[tuple[list[float], list[float]]]) -> Path:
+    """One case whose processes have these (samples, steal per sample)."""
+    extra = {
+        "processes": [
+            {"samples": samples, "witness": {"steal": steal, "runnable": [1.0] * len(steal)}}
+            for samples, steal in processes
+        ],
+    }
+    path.write_text(
+        json.dumps(
+            {"benchmarks": [{"name": "mlp-torch-eager-cpu-infer-fp32-b1", "extra_info": extra}]}
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_witness_that_reads_high_exactly_when_samples_are_slow_scores_one(tmp_path):
+    study = load_script()
+    calm = run_file(tmp_path / "calm.json", [([1.0, 1.0, 1.0], [0.0, 0.0, 0.0])])
+    noisy = run_file(
+        tmp_path / "noisy.json",
+        [([1.0, 1.0, 1.0], [0.01, 0.02, 0.0]), ([1.5, 1.6, 1.4], [0.3, 0.2, 0.25])],
+    )
+    rows = {row[0]: row for row in study.score_runs(calm, [noisy], slow_ratio=1.15)}
+    # steal separates the slow process perfectly, per sample and per process
+    assert rows["steal"][1:] == (1.0, 3, 3, 1.0, 1, 1)
+    # runnable reads the same for all: chance
+    assert rows["runnable"][1] == 0.5
+    # a witness the runs do not hold scores nothing
+    assert rows["cpu_per_wall"][1] is None
