@@ -84,6 +84,22 @@ def test_an_undecided_case_gets_rounds_then_ends_unsure():
     assert any("what to do about 1 unsure" in line for line in ab_lines(outcome, ENVIRONMENTS))
 
 
+def test_cases_a_side_skipped_are_folded_under_the_table_by_reason():
+    """On a laptop the CUDA cases outnumber the measured ones: one line per reason, no rows."""
+    from twinbench.gate.ab import ABOutcome
+    from twinbench.gate.compare import Verdict
+
+    no_gpu = "PyTorch sees no CUDA device"
+    skipped = [
+        Verdict(f"mlp-torch-eager-cuda-infer-fp32-b{b}", "missing", note=no_gpu) for b in (1, 64)
+    ]
+    outcome = ABOutcome([Verdict(SAME, "ok", ratio=1.0), *skipped], results={})
+    lines = "\n".join(ab_lines(outcome, ENVIRONMENTS)).splitlines()
+    assert f"not measured: 2 case(s): {no_gpu}" in lines
+    assert not any(line.startswith("mlp-torch-eager-cuda") for line in lines)
+    assert any(line.startswith(SAME) for line in lines)
+
+
 def test_the_run_file_holds_both_sides_and_validates():
     speeds = {SAME: {"a": 1e-4, "b": 1e-4}, SLOW: {"a": 1e-4, "b": 1.25e-4}}
     outcome = run_ab(

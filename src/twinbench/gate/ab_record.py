@@ -8,6 +8,7 @@ and round, and side A's cases in the same layout as ``benchmarks`` (``a_benchmar
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from twinbench.core.cases import Case
@@ -43,6 +44,7 @@ def ab_lines(outcome: ABOutcome, environments: dict[str, dict[str, Any]]) -> lis
             v.note,
         )
         for v in outcome.verdicts
+        if v.verdict != Outcome.MISSING
     ]
     headers = ("case", "B vs A", "A", "B", "B/A", "interval", "p", "detects >=", "note")
     lines = [
@@ -51,12 +53,20 @@ def ab_lines(outcome: ABOutcome, environments: dict[str, dict[str, Any]]) -> lis
         f"differences: {changes or 'none in the recorded versions (A/A, or model code)'}",
         "",
         format_table(headers, rows),
+        *_not_measured(outcome.verdicts),
     ]
     unsure = [v for v in outcome.verdicts if v.verdict == Outcome.UNSURE]
     if unsure:
         lines += [f"UNSURE {v.case_id}: {v.ratio or 0:.2f}x, {v.note}" for v in unsure]
         lines.append(f"what to do about {len(unsure)} unsure case(s): {UNSURE_ADVICE}")
     return lines
+
+
+def _not_measured(verdicts: list[Verdict]) -> list[str]:
+    """Cases a side skipped (CUDA without a GPU, an unsupported mode), folded by reason: on a
+    laptop they outnumber the measured ones."""
+    reasons = Counter(v.note or "no reason given" for v in verdicts if v.verdict == Outcome.MISSING)
+    return [f"not measured: {count} case(s): {reason}" for reason, count in reasons.items()]
 
 
 def _changes(environments: dict[str, dict[str, Any]]) -> dict[str, tuple[Any, Any]]:
