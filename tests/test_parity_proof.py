@@ -14,6 +14,7 @@ from fixtures.twins.my_twins import BROKEN, SPEC, weight_map
 from twinbench.execute.parity import prove
 from twinbench.execute.proof import ERROR, IDENTICAL, NOT_IDENTICAL
 from twinbench.zoo.spec import ModelSpec
+from twinbench.zoo.transfer import numpy_state
 
 
 def test_a_correct_user_twin_is_proven_identical():
@@ -64,10 +65,10 @@ def test_shapes_that_cannot_match_name_the_tensor():
 
 
 def test_a_transfer_that_skips_a_keras_weight_is_not_identical():
-    def transfer_without_out_bias(torch_model, keras_model):
-        state = torch_model.state_dict()
+    def transfer_without_out_bias(weights, keras_model):
+        state = numpy_state(weights)  # a NumPy state dict, as a user's transfer receives it
         for name, variable, layout in weight_map(keras_model)[:-1]:
-            value = state[name].detach().numpy()
+            value = state[name]
             variable.assign(value if layout is None else value.transpose(layout))
 
     spec = dataclasses.replace(SPEC, transfer=transfer_without_out_bias, weight_map=None)

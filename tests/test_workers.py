@@ -31,6 +31,21 @@ def test_each_process_measures_the_case():
     assert pool.runner_metadata["torch"]["threads"] == 1  # the thread count reached the worker
 
 
+def test_a_pools_keras_workers_get_the_pytorch_twin_through_the_pools_folder():
+    # The Keras workers get the twin's weights and FLOPs from a torch-only child
+    # (runners/twin_export.py), written to the folder the pool hands every worker, where the
+    # second worker finds what the first exported.
+    pool = WorkerPool(processes=2, threads=1)
+    try:
+        results = pool.measure(Case.from_id("mlp-keras-graph-cpu-infer-fp32-b2"), TIMING)
+        exported = sorted(p.name for p in Path(pool.twin_cache.name).iterdir())
+    finally:
+        pool.close()
+    assert [r.status for r in results] == [Status.OK, Status.OK]
+    assert results[0].flops_per_step == results[1].flops_per_step == 2 * 2 * 668_672
+    assert exported == ["mlp.tiny-infer-b2.flops.json", "mlp.tiny-seed0.npz"]
+
+
 def test_a_framework_that_cannot_start_is_an_error_not_a_hang(monkeypatch, tmp_path):
     # A TensorFlow that fails to import, first on the worker's path: Keras cannot start.
     (tmp_path / "tensorflow").mkdir()

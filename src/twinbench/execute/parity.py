@@ -39,7 +39,7 @@ from twinbench.runners import keras_tf as keras_runner
 from twinbench.runners import pytorch as torch_runner
 from twinbench.zoo import load_spec
 from twinbench.zoo.spec import ModelSpec, make_batch
-from twinbench.zoo.transfer import check_coverage
+from twinbench.zoo.transfer import check_coverage, numpy_state
 
 DTYPES = ("float32", "float64")
 TOLERANCE = {"float32": 1e-5, "float64": 1e-7}
@@ -89,7 +89,7 @@ def transfer(spec: ModelSpec, torch_model: torch.nn.Module, keras_model: keras.M
             check_coverage(torch_model.state_dict().keys(), keras_model, pairs)
         for weight in _float_weights(keras_model):  # NaN: visible if the transfer skips it
             weight.assign(np.full(weight.shape, np.nan, dtype=weight.dtype))
-        spec.transfer(torch_model, keras_model)
+        spec.transfer(numpy_state(torch_model), keras_model)  # as a Keras worker gets it
     except (ValueError, KeyError) as error:  # unknown names, shapes that cannot match
         raise Mismatch("weight map", f"{type(error).__name__}: {error}") from error
     unassigned = [w.path for w in _float_weights(keras_model) if np.isnan(np.asarray(w)).any()]

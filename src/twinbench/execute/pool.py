@@ -15,6 +15,7 @@ from twinbench.core.status import Status
 from twinbench.execute.case import CaseResult, result_from_json
 from twinbench.measure.gpu import worker_environment
 from twinbench.measure.timing import TimingSettings
+from twinbench.runners.twin_export import TWIN_CACHE_ENV
 
 
 class WorkerDied(RuntimeError):
@@ -24,8 +25,17 @@ class WorkerDied(RuntimeError):
 class Worker:
     """One `python -m twinbench.execute.worker` process serving one framework."""
 
-    def __init__(self, framework: str, threads: int, python: str | None = None) -> None:
+    def __init__(
+        self,
+        framework: str,
+        threads: int,
+        python: str | None = None,
+        twin_cache: Path | None = None,
+    ) -> None:
         self.framework = framework
+        # Where a Keras worker finds the PyTorch twins' weights and FLOPs exported by a
+        # torch-only child (runners/twin_export.py), shared so each is exported once.
+        cache = {TWIN_CACHE_ENV: str(twin_cache)} if twin_cache else {}
         # The frameworks log a screenful at start-up; keep it out of the report, but at hand
         # for the error message when the worker dies.
         self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")  # noqa: SIM115 (closed in close())
@@ -37,7 +47,7 @@ class Worker:
             stderr=self.log,
             text=True,
             bufsize=1,
-            env=worker_environment(),
+            env=worker_environment() | cache,
         )
 
     def wait_ready(self) -> None:
@@ -111,6 +121,8 @@ class WorkerPool:
         self.runner_metadata: dict[str, dict[str, Any]] = {}
         # Set after a CUDA out-of-memory error with idle workers alive (see `measure`).
         self.one_gpu_worker = False
+        # The PyTorch twins' exports for the Keras workers, removed with the pool.
+        self.twin_cache = tempfile.TemporaryDirectory(prefix="twinbench-twins-")
 
     def measure(self, case: Case, timing: TimingSettings, seed: int = 0) -> list[CaseResult]:
         """The case measured once in each worker, one after the other (never in parallel).
@@ -140,7 +152,7 @@ class WorkerPool:
         worker = self.workers[index]
         if not worker.alive():  # a previous case killed it, or the pool closed it
             worker.close()
-            worker = self.workers[index] = Worker(case.framework, self.threads)
+            worker = self.workers[index] = self._start(case.framework)
             worker.wait_ready()
         try:
             reply = worker.request(case, timing, seed, self.numerics_dir)
@@ -163,9 +175,12 @@ class WorkerPool:
             return
         self.close()
         self.framework = framework
-        self.workers = [Worker(framework, self.threads) for _ in range(self.processes)]
+        self.workers = [self._start(framework) for _ in range(self.processes)]
         for worker in self.workers:  # imports run in parallel; measuring waits for all of them
             worker.wait_ready()
+
+    def _start(self, framework: str) -> Worker:
+        return Worker(framework, self.threads, twin_cache=Path(self.twin_cache.name))
 
     def close(self) -> None:
         """Stop every worker."""

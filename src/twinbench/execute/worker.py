@@ -41,6 +41,7 @@ from twinbench.measure.gpu import load_nvml, telemetry, visible_handles
 from twinbench.measure.timing import TimingSettings
 from twinbench.runners import load_runner
 from twinbench.runners.base import Runner
+from twinbench.runners.twin_export import step_flops
 from twinbench.zoo import load_spec
 
 
@@ -95,14 +96,16 @@ def measure_one(
 
 
 def with_flops(runner: Runner, result: CaseResult, peaks: dict[str, float]) -> CaseResult:
-    """Add the case's FLOPs per step and this process' peak FLOP/s on its device."""
-    from twinbench.measure.flops import count_step_flops  # torch: only when a case ran
+    """Add the case's FLOPs per step and this process' peak FLOP/s on its device.
 
+    FLOPs are counted on the PyTorch twin: in this process for a PyTorch worker, in a
+    torch-only child for a Keras worker that has not imported torch (runners/twin_export.py).
+    """
     case = result.case
     if case.device not in peaks:
         peaks[case.device] = runner.peak_flops(case.device)
     try:
-        flops = count_step_flops(load_spec(case.model, case.size), case.mode, case.batch)
+        flops = step_flops(load_spec(case.model, case.size), case)
     except Exception:  # a counter gap must not cost the timing; say so on stderr
         traceback.print_exc()
         flops = None

@@ -29,6 +29,7 @@ from twinbench.runners.base import (
     prepared_case,
 )
 from twinbench.runners.keras_backends import BACKENDS
+from twinbench.runners.twin_export import twin_weights
 from twinbench.zoo.spec import ModelSpec, make_batch, use_mixed_bfloat16
 
 
@@ -76,7 +77,7 @@ class KerasPortableRunner:
         x_np, y_np = make_batch(spec, case.batch, seed)
         with scope():
             model = spec.build_keras("float32")
-            spec.transfer(spec.build_torch(seed), model)
+            spec.transfer(twin_weights(spec, case, seed), model)
             if case.precision == "bf16":
                 use_mixed_bfloat16(model)
             x = backend.to_device(spec.to_keras_layout(x_np), case.device)

@@ -33,6 +33,7 @@ from twinbench.runners.base import (
     matmul_rate,
     prepared_case,
 )
+from twinbench.runners.twin_export import twin_weights
 from twinbench.zoo.digits import accuracy, load_digits
 from twinbench.zoo.spec import ModelSpec, make_batch, use_mixed_bfloat16
 
@@ -135,7 +136,7 @@ class KerasRunner:
         jit_compile = case.variant == "xla"
         with scope():
             model = spec.build_keras("float32")
-            spec.transfer(spec.build_torch(seed), model)
+            spec.transfer(twin_weights(spec, case, seed), model)
             if case.precision == "bf16":
                 use_mixed_bfloat16(model)
             x_np, y_np = make_batch(spec, case.batch, seed)
@@ -198,7 +199,7 @@ def _prepare_fit(spec: ModelSpec, case: Case, seed: int) -> PreparedCase:
     keras.utils.set_random_seed(seed)  # fit's shuffle order
     with scope():
         model = spec.build_keras("float32")
-        spec.transfer(spec.build_torch(seed), model)
+        spec.transfer(twin_weights(spec, case, seed), model)
         x_train = spec.to_keras_layout(data.x_train)
         epoch = Counted(make_fit_epoch(model, x_train, data.y_train, case.batch))
 

@@ -1,4 +1,8 @@
-"""The model zoo: each model once per framework, side by side, with its weight transfer.
+"""The model zoo: each model once per framework, with its weight transfer.
+
+`zoo/<model>.py` holds a model's config, Keras twin, weight map and ModelSpec and imports no
+torch; its PyTorch twin is in `zoo/torch_twins/<model>.py`, imported on the first
+`build_torch` call (spec.TorchBuilder), so a Keras worker never loads torch.
 
 Names are listed here so options can be validated without importing TensorFlow or PyTorch;
 a model's module is imported only when one of its cases runs. Users' own twins (registered in

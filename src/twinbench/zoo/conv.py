@@ -2,20 +2,16 @@
 
 BatchNorm settings follow PyTorch's convention on both sides: Keras' BatchNormalization gets
 momentum 1 - m (it weights the old running value, PyTorch the new batch) and PyTorch's eps.
+The PyTorch side (seeded BatchNorm statistics) is torch_twins/conv.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import numpy as np
-import torch
-from torch import nn
 
 from twinbench.zoo.spec import import_keras
-
-Model = TypeVar("Model", bound=nn.Module)
 
 
 class BatchNormSettings(Protocol):
@@ -25,27 +21,6 @@ class BatchNormSettings(Protocol):
     def bn_momentum(self) -> float: ...
     @property
     def bn_eps(self) -> float: ...
-
-
-def build_with_random_batchnorm(seed: int, make: Callable[[], Model]) -> Model:
-    """float32 `make()` on the CPU whose weights and BatchNorm statistics depend only on `seed`."""
-    # fork_rng: seeding must not move the caller's global RNG (devices=[]: CPU state only).
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = make()
-        for module in model.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                randomise_batchnorm(module)
-    return model.float()
-
-
-def randomise_batchnorm(bn: nn.BatchNorm2d) -> None:
-    """Seeded, distinct gamma/beta/mean/var: the 1/0/0/1 defaults would hide a swap."""
-    with torch.no_grad():
-        bn.weight.uniform_(0.5, 1.5)
-        bn.bias.normal_(0.0, 0.2)
-        bn.get_buffer("running_mean").normal_(0.0, 0.2)
-        bn.get_buffer("running_var").uniform_(0.5, 1.5)  # a variance: positive
 
 
 def keras_conv_bn(

@@ -26,12 +26,8 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
-from torch.nn import functional as F
-
-from twinbench.zoo.attention import Pair, TokenBlocks, block_pairs, keras_block, position_embedding
-from twinbench.zoo.spec import ModelSpec, import_keras, import_keras_for
+from twinbench.zoo.attention import Pair, block_pairs, keras_block, position_embedding
+from twinbench.zoo.spec import ModelSpec, TorchBuilder, import_keras, import_keras_for
 
 if TYPE_CHECKING:
     import keras
@@ -59,38 +55,8 @@ CONFIG = GPTConfig()
 FULL = GPTConfig(vocab_size=50257, seq_len=1024, d_model=768, n_heads=12, n_layers=12)
 
 
-class GPT(TokenBlocks):
-    """PyTorch twin: (batch, seq_len) token ids -> (batch * seq_len, vocab_size) logits."""
-
-    def __init__(self, config: GPTConfig) -> None:
-        super().__init__(config, causal=True, gelu="tanh")
-
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        logits = F.linear(self.features(idx), self.wte.weight)  # tied head: the token embedding
-        return logits.reshape(-1, logits.shape[-1])
-
-
-def build_torch(seed: int, config: GPTConfig = CONFIG) -> GPT:
-    """float32 module on the CPU whose weights depend only on `seed`.
-
-    GPT-2's initialisation (normal, std 0.02; positions 0.01), so the tied logits stay a few
-    units wide instead of saturating the softmax; biases and LayerNorm parameters are random
-    too, where the defaults (0, 1) would hide a swapped tensor.
-    """
-    # fork_rng: seeding must not move the caller's global RNG (devices=[]: CPU state only).
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
-        model = GPT(config)
-        for module in model.modules():
-            if isinstance(module, nn.Linear):
-                module.weight.normal_(0.0, 0.02)
-                module.bias.normal_(0.0, 0.02)
-            elif isinstance(module, nn.LayerNorm):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.normal_(0.0, 0.2)
-        model.wte.weight.normal_(0.0, 0.02)
-        model.wpe.weight.normal_(0.0, 0.01)
-    return model.float()
+# The PyTorch twin lives in torch_twins/gpt.py: importing this module imports no torch.
+TWIN = "twinbench.zoo.torch_twins.gpt:build_torch"
 
 
 @functools.cache
@@ -145,7 +111,7 @@ def spec(config: GPTConfig, name: str = "gpt", proof_spec: ModelSpec | None = No
         name=name,
         input_shape=(config.seq_len,),
         num_classes=config.vocab_size,
-        build_torch=functools.partial(build_torch, config=config),
+        build_torch=TorchBuilder(TWIN, config=config),
         build_keras=functools.partial(build_keras, config=config),
         weight_map=functools.partial(weight_map, config=config),
         vocab_size=config.vocab_size,

@@ -29,15 +29,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
-from twinbench.zoo.spec import ModelSpec, import_keras_for
+from twinbench.zoo.spec import ModelSpec, TorchBuilder, import_keras_for
 from twinbench.zoo.transfer import (
     DENSE_KERNEL,
     WeightPair,
     check_coverage,
     copy_tensor,
+    numpy_state,
+    to_keras,
     weights_as_torch,
 )
 
@@ -67,30 +67,8 @@ class LSTMConfig:
 CONFIG = LSTMConfig()
 
 
-class LSTMClassifier(nn.Module):
-    """PyTorch twin: embedding, one batch-first LSTM layer, linear head on the last step."""
-
-    def __init__(self, config: LSTMConfig) -> None:
-        super().__init__()
-        self.embedding = nn.Embedding(config.vocab_size, config.embed_dim)
-        self.lstm = nn.LSTM(config.embed_dim, config.hidden, batch_first=True)
-        # Frozen: Keras has one bias where PyTorch has two, trained with the same gradient, so
-        # training both would move their sum at twice Keras' rate (module docstring).
-        self.lstm.bias_hh_l0.requires_grad_(False)
-        self.head = nn.Linear(config.hidden, config.num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, seq_len) int64 token ids -> (batch, num_classes) logits."""
-        outputs, _ = self.lstm(self.embedding(x))  # (batch, seq_len, hidden)
-        return self.head(outputs[:, -1])  # the last time step, like Keras' return_sequences=False
-
-
-def build_torch(seed: int, config: LSTMConfig = CONFIG) -> LSTMClassifier:
-    """float32 module on the CPU whose weights depend only on `seed`."""
-    # fork_rng: seeding must not move the caller's global RNG (devices=[]: CPU state only).
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return LSTMClassifier(config).float()
+# The PyTorch twin lives in torch_twins/lstm.py: importing this module imports no torch.
+build_torch = TorchBuilder("twinbench.zoo.torch_twins.lstm:build_torch")
 
 
 def build_keras(dtype: str = "float32", config: LSTMConfig = CONFIG) -> keras.Model:
@@ -159,23 +137,25 @@ def check_full_coverage(
 
 
 def load_lstm_weights(
-    torch_model: nn.Module, keras_model: keras.Model, pairs: list[WeightPair], summed: SummedPair
+    weights: Any, keras_model: keras.Model, pairs: list[WeightPair], summed: SummedPair
 ) -> None:
-    """transfer.load_weights plus the summed bias, after checking full coverage."""
-    state = torch_model.state_dict()
+    """transfer.load_weights plus the summed bias, after checking full coverage.
+
+    `weights`: TorchWeights, or the PyTorch module itself (transfer.numpy_state).
+    """
+    state = numpy_state(weights)
     check_full_coverage(state.keys(), keras_model, pairs, summed)
-    with torch.no_grad():
-        for name, variable, layout in pairs:
-            value = state[name].cpu().numpy()
-            copy_tensor(variable, value if layout is None else value.transpose(layout), name)
-        sources, variable = summed
-        total = sum(state[name].cpu().numpy() for name in sources)
-        copy_tensor(variable, np.asarray(total), " + ".join(sources))
+    for name, variable, layout in pairs:
+        copy_tensor(variable, to_keras(np.asarray(state[name]), layout), name)
+    sources, variable = summed
+    total = sum(np.asarray(state[name]) for name in sources)
+    copy_tensor(variable, np.asarray(total), " + ".join(sources))
 
 
-def transfer(torch_model: nn.Module, keras_model: keras.Model) -> None:
-    """Make `keras_model` compute what `torch_model` computes (PyTorch is the source)."""
-    load_lstm_weights(torch_model, keras_model, weight_map(keras_model), summed_bias(keras_model))
+def transfer(weights: Any, keras_model: keras.Model) -> None:
+    """Make `keras_model` compute what the PyTorch twin computes, from its `weights`
+    (TorchWeights, or the module itself); PyTorch is the source."""
+    load_lstm_weights(weights, keras_model, weight_map(keras_model), summed_bias(keras_model))
 
 
 def keras_weights_as_torch(keras_model: keras.Model) -> dict[str, np.ndarray]:

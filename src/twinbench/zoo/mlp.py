@@ -1,4 +1,5 @@
-"""mlp: 784 -> 512 -> 512 -> 10 with ReLU, logits out; once per framework plus the transfer.
+"""mlp: 784 -> 512 -> 512 -> 10 with ReLU, logits out; the Keras twin and the transfer here,
+the PyTorch twin in torch_twins/mlp.py.
 
 PyTorch module attributes and Keras layer names are the same ("fc1", "fc2", "head"), so a
 PyTorch tensor name such as "fc1.weight" says which Keras layer holds its counterpart.
@@ -9,10 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
-
-from twinbench.zoo.spec import ModelSpec, import_keras_for
+from twinbench.zoo.spec import ModelSpec, TorchBuilder, import_keras_for
 from twinbench.zoo.transfer import WeightPair, dense_pairs
 
 if TYPE_CHECKING:
@@ -31,28 +29,8 @@ class MLPConfig:
 CONFIG = MLPConfig()
 
 
-class MLP(nn.Module):
-    """PyTorch twin: two ReLU hidden layers and a linear head."""
-
-    def __init__(self, config: MLPConfig) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(config.in_features, config.hidden)
-        self.fc2 = nn.Linear(config.hidden, config.hidden)
-        self.head = nn.Linear(config.hidden, config.num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, in_features) -> (batch, num_classes) logits."""
-        x = torch.relu(self.fc1(x))
-        x = torch.relu(self.fc2(x))
-        return self.head(x)
-
-
-def build_torch(seed: int, config: MLPConfig = CONFIG) -> MLP:
-    """float32 module on the CPU whose weights depend only on `seed`."""
-    # fork_rng: seeding must not move the caller's global RNG (devices=[]: CPU state only).
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return MLP(config).float()
+# The PyTorch twin lives in torch_twins/mlp.py: importing this module imports no torch.
+build_torch = TorchBuilder("twinbench.zoo.torch_twins.mlp:build_torch")
 
 
 def build_keras(dtype: str = "float32", config: MLPConfig = CONFIG) -> keras.Model:

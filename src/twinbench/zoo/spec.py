@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,13 +26,16 @@ class ModelSpec:
     num_classes: int
     # seed -> float32 PyTorch module on the CPU. Every parameter *and buffer* (BatchNorm
     # statistics included) is seeded and non-trivial, so a wrongly mapped tensor is visible.
+    # The zoo gives a TorchBuilder, so that loading this spec never imports torch.
     build_torch: Callable[[int], torch.nn.Module]
     # dtype ("float32" | "float64") -> built Keras model; weights are overwritten by transfer.
     build_keras: Callable[[str], keras.Model]
     # Copies every PyTorch tensor into the Keras model (explicit transposes, shape assert per
-    # tensor). The PyTorch model is the source of truth. None: `weight_map` through
-    # transfer.load_weights.
-    transfer: Callable[[torch.nn.Module, keras.Model], None] = None  # type: ignore[assignment]
+    # tensor). The PyTorch model is the source of truth; it arrives as its state dict in NumPy
+    # (transfer.TorchWeights: a Keras worker gets it from a torch-only child process and never
+    # imports torch), or as the module itself in the parity proof: read it through
+    # transfer.numpy_state, which takes both. None: `weight_map` through transfer.load_weights.
+    transfer: Callable[[Any, keras.Model], None] = None  # type: ignore[assignment]
     # PyTorch-layout input batch -> the same batch in Keras' layout (NCHW -> NHWC for images);
     # flat features and token ids have the same layout in both.
     to_keras_layout: Callable[[np.ndarray], np.ndarray] = lambda x: x
@@ -64,12 +68,33 @@ class ModelSpec:
         if self.transfer is None:
             object.__setattr__(self, "transfer", self._transfer_by_map)
 
-    def _transfer_by_map(self, torch_model: torch.nn.Module, keras_model: keras.Model) -> None:
+    def _transfer_by_map(self, weights: Any, keras_model: keras.Model) -> None:
         """The default transfer: every pair of `weight_map`, checked and copied."""
         from twinbench.zoo.transfer import load_weights
 
         assert self.weight_map is not None
-        load_weights(torch_model, keras_model, self.weight_map(keras_model))
+        load_weights(weights, keras_model, self.weight_map(keras_model))
+
+
+class TorchBuilder:
+    """A `build_torch` named as "module:function" and imported on its first call.
+
+    A zoo model keeps its PyTorch twin in `twinbench.zoo.torch_twins`, so the model's own
+    module (config, Keras twin, weight map, ModelSpec) imports no torch: a Keras worker loads
+    the spec without loading torch's (CUDA) libraries into its framework's process.
+    `kwargs` are passed on after the seed (a config, say).
+    """
+
+    def __init__(self, target: str, **kwargs: Any) -> None:
+        self.target, self.kwargs = target, kwargs
+
+    def __call__(self, seed: int) -> torch.nn.Module:
+        module, function = self.target.split(":")
+        build: Callable[..., torch.nn.Module] = getattr(importlib.import_module(module), function)
+        return build(seed, **self.kwargs)
+
+    def __repr__(self) -> str:
+        return f"TorchBuilder({self.target!r}, **{self.kwargs!r})"
 
 
 # Precisions the zoo builds its Keras twins in (mixed bfloat16 is a policy applied after).

@@ -7,11 +7,10 @@ module copies them and refuses a map that forgets or repeats a tensor on either 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
-import torch
 
 # Axis permutation PyTorch layout -> Keras layout; None keeps the tensor as it is.
 Layout = tuple[int, ...] | None
@@ -25,6 +24,9 @@ class Reshaping(Protocol):
     def to_keras(self, value: np.ndarray) -> np.ndarray: ...
     def to_torch(self, value: np.ndarray) -> np.ndarray: ...
 
+
+# The PyTorch twin's state_dict in NumPy: what a transfer copies from.
+TorchWeights = Mapping[str, np.ndarray]
 
 # (PyTorch state_dict name, Keras variable, layout) for one tensor.
 WeightPair = tuple[str, Any, Layout | Reshaping]
@@ -42,15 +44,27 @@ def copy_tensor(target: Any, value: np.ndarray, what: str) -> None:
     target.assign(value.astype(target.dtype))
 
 
-def load_weights(
-    torch_model: torch.nn.Module, keras_model: Any, pairs: Sequence[WeightPair]
-) -> None:
-    """Copy each pair's PyTorch tensor into its Keras variable, after checking full coverage."""
-    state = torch_model.state_dict()
+def numpy_state(weights: Any) -> Mapping[str, np.ndarray]:
+    """The PyTorch twin's tensors as NumPy arrays by state_dict name.
+
+    `weights` is either that mapping already (a Keras worker gets it from a torch-only child
+    process, runners/twin_export.py) or a PyTorch module (the parity proof and the tests, which
+    import both frameworks); a module is read without this module importing torch.
+    """
+    if hasattr(weights, "state_dict"):
+        return {n: t.detach().cpu().numpy() for n, t in weights.state_dict().items()}
+    return weights
+
+
+def load_weights(weights: Any, keras_model: Any, pairs: Sequence[WeightPair]) -> None:
+    """Copy each pair's PyTorch tensor into its Keras variable, after checking full coverage.
+
+    `weights`: TorchWeights, or the PyTorch module itself (see `numpy_state`).
+    """
+    state = numpy_state(weights)
     check_coverage(state.keys(), keras_model, pairs)
-    with torch.no_grad():
-        for name, variable, layout in pairs:
-            copy_tensor(variable, to_keras(state[name].detach().cpu().numpy(), layout), name)
+    for name, variable, layout in pairs:
+        copy_tensor(variable, to_keras(np.asarray(state[name]), layout), name)
 
 
 def to_keras(value: np.ndarray, layout: Any) -> np.ndarray:

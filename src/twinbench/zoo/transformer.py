@@ -15,11 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
-
-from twinbench.zoo.attention import Pair, TokenBlocks, block_pairs, keras_block, position_embedding
-from twinbench.zoo.spec import ModelSpec, import_keras_for
+from twinbench.zoo.attention import Pair, block_pairs, keras_block, position_embedding
+from twinbench.zoo.spec import ModelSpec, TorchBuilder, import_keras_for
 from twinbench.zoo.transfer import DENSE_KERNEL
 
 if TYPE_CHECKING:
@@ -43,27 +40,8 @@ class TransformerConfig:
 CONFIG = TransformerConfig()
 
 
-class Transformer(TokenBlocks):
-    """PyTorch twin: int64 token ids (batch, seq_len) -> (batch, num_classes) logits."""
-
-    def __init__(self, config: TransformerConfig) -> None:
-        super().__init__(config, causal=False, gelu="none")
-        self.head = nn.Linear(config.d_model, config.num_classes)
-
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(idx).mean(dim=1))
-
-
-def build_torch(seed: int, config: TransformerConfig = CONFIG) -> Transformer:
-    """float32 module on the CPU whose weights depend only on `seed`."""
-    # fork_rng: seeding must not move the caller's global RNG (devices=[]: CPU state only).
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
-        model = Transformer(config)
-        for ln in (m for m in model.modules() if isinstance(m, nn.LayerNorm)):
-            ln.weight.uniform_(0.5, 1.5)  # the 1/0 defaults would hide a swapped LayerNorm
-            ln.bias.normal_(0.0, 0.2)
-    return model.float()
+# The PyTorch twin lives in torch_twins/transformer.py: importing this module imports no torch.
+build_torch = TorchBuilder("twinbench.zoo.torch_twins.transformer:build_torch")
 
 
 def build_keras(dtype: str = "float32", config: TransformerConfig = CONFIG) -> keras.Model:
