@@ -20,6 +20,7 @@ keep no wall-clock time per sample).
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import statistics
 import subprocess
@@ -168,14 +169,18 @@ def analyse(args: argparse.Namespace) -> None:
 
 
 def case_processes(run_file: Path) -> dict[str, list[dict]]:
-    """Case id -> its processes (samples and witness lists) in a run file."""
+    """Case id -> its processes (samples and witness lists) in a run file, A/B sides pooled."""
     run = json.loads(run_file.read_text(encoding="utf-8"))
-    return {
-        bench["name"]: bench["extra_info"].get("processes") or [] for bench in run["benchmarks"]
-    }
+    found: dict[str, list[dict]] = {}
+    # An A/B run file holds side A's cases beside its own (twinbench.ab.a_benchmarks).
+    for bench in [*run["benchmarks"], *run["twinbench"].get("ab", {}).get("a_benchmarks", [])]:
+        found.setdefault(bench["param"], []).extend(bench["extra_info"].get("processes") or [])
+    return found
 
 
-def score_runs(calm_file: Path, run_files: list[Path], slow_ratio: float) -> list[tuple]:
+def score_runs(
+    calm_file: Path, run_files: list[Path], slow_ratio: float, skip: str = ""
+) -> list[tuple]:
     """Per witness: (name, AUC per sample, slow, normal, AUC per process, slow, normal)."""
     calm = {
         case: statistics.median(s for process in processes for s in process["samples"])
@@ -187,7 +192,8 @@ def score_runs(calm_file: Path, run_files: list[Path], slow_ratio: float) -> lis
         slow, normal, proc_slow, proc_normal = [], [], [], []
         for run_file in run_files:
             for case, processes in case_processes(run_file).items():
-                for process in processes if case in calm else []:
+                skipped = case not in calm or (skip and fnmatch.fnmatch(case, skip))
+                for process in [] if skipped else processes:
                     values = (process.get("witness") or {}).get(name) or []
                     ratios = [s / calm[case] for s in process["samples"]]
                     for value, ratio in zip(values, ratios, strict=False):
@@ -205,7 +211,8 @@ def score_runs(calm_file: Path, run_files: list[Path], slow_ratio: float) -> lis
 
 
 def analyse_runs(args: argparse.Namespace) -> None:
-    rows = score_runs(Path(args.calm), [Path(f) for f in args.runs], args.slow_ratio)
+    runs = [Path(f) for f in args.runs]
+    rows = score_runs(Path(args.calm), runs, args.slow_ratio, args.skip)
     print(f"slow = sample >= {args.slow_ratio}x its case's median in {args.calm}")
     header = ("per sample", "slow/normal", "per process", "slow/normal")
     print(f"{'witness':22} " + " ".join(f"{h:>12}" for h in header))
@@ -230,6 +237,7 @@ def main() -> None:
     runs.add_argument("calm", help="a run file measured on a calm machine: the medians")
     runs.add_argument("runs", nargs="+", help="run files whose samples are scored")
     runs.add_argument("--slow-ratio", type=float, default=1.15)
+    runs.add_argument("--skip", default="", help="glob of cases left out (a slowdown injected)")
     args = parser.parse_args()
     {"record": record, "analyse": analyse, "runs": analyse_runs}[args.command](args)
 

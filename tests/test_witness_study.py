@@ -27,7 +27,10 @@ def run_file(path: Path, processes: list[tuple[list[float], list[float]]]) -> Pa
     }
     path.write_text(
         json.dumps(
-            {"benchmarks": [{"name": "mlp-torch-eager-cpu-infer-fp32-b1", "extra_info": extra}]}
+            {
+                "benchmarks": [{"param": "mlp-torch-eager-cpu-infer-fp32-b1", "extra_info": extra}],
+                "twinbench": {},
+            }
         ),
         encoding="utf-8",
     )
