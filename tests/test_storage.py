@@ -57,7 +57,7 @@ def test_two_runs_at_once_give_two_files(tmp_path):
     for thread in threads:
         thread.join()
     assert len(set(paths)) == 8
-    assert len(list(tmp_path.rglob("*.json"))) == 8
+    assert len(list(tmp_path.rglob("*.json.xz"))) == 8
     assert not list(tmp_path.rglob("*.tmp"))
 
 
