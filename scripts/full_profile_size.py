@@ -1,15 +1,19 @@
-"""How big a full-profile night's run file is, plain and as stored, and a year of two runners.
+"""How big a full-profile run file is, plain and as stored, and a year of two runners' runs.
 
-    PYTHONPATH=src python scripts/full_profile_size.py RUN [RUN ...] [--out DIR] [--seed 0]
+    PYTHONPATH=src python scripts/full_profile_size.py RUN [RUN ...] [--profile full]
+        [--devices cpu,cuda] [--variants V,..] [--processes N] [--out DIR] [--seed 0]
 
 The full profile takes hours on a GPU runner, so its run file is built from real ones: every
-case of the full profile's matrix (bench/profiles.py) gets the record of a real measured case
-(RUN files, plain or compressed; the same model, framework and mode where one exists), with
-the profile's worker processes and samples per process drawn from the real samples and their
-witnesses, pairs kept together, so the digits that make numbers hard to compress are real.
-Cases the matrix cannot run are listed as unmeasured, as a night does. Prints the sizes of:
-the plain file twinbench wrote before run files were compressed, the same gzip-compressed,
-and the stored (slimmed and compressed) file, each also for 730 runs (two runners a year).
+case of the profile's matrix (bench/profiles.py, with full-size models on CUDA) gets the record
+of a real measured case (RUN files, plain or compressed; the same model, framework and mode
+where one exists), with the profile's worker processes and samples per process drawn around
+the real samples, witnesses along, and read back as the timer would give them, so the digits
+that make numbers hard to compress are as many as in a real file. CUDA cases get made-up GPU
+telemetry and memory keys (no GPU night has run yet). Cases that cannot run are listed as
+unmeasured, as a night does. Prints the size of the plain file twinbench wrote before run
+files were compressed, of the same gzip-compressed, of the slimmed file (results/compact.py)
+gzip-compressed, and of the stored file (slimmed, xz), each also times 730 (two runners, one
+run a night for a year), and the time `read_run` takes on the plain and the stored file.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 One line per run file (sorted by name): its verdicts counted over the cases the --affected
 glob matches (where a slowdown was injected) and over the rest, then the totals. Reads the
 files the gate writes under results/history/ and those `twinbench ab` writes under results/ab/,
-plain (.json) or compressed (.json.gz).
+plain (.json) or compressed (.json.xz, .json.gz).
 """
 
 from __future__ import annotations
