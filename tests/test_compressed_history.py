@@ -216,11 +216,15 @@ def test_an_export_is_read_by_pytest_benchmark_compare(tmp_path):
     assert "/old)" in done.stdout and "/new)" in done.stdout  # rows of both files
 
 
-def test_export_refuses_a_name_pytest_benchmark_would_not_read(tmp_path, capsys):
+def test_export_refuses_a_name_pytest_benchmark_skips_and_the_run_itself(tmp_path, capsys):
     run = write_run(tmp_path, sample_run())
     assert main(["export", str(run), "-o", str(tmp_path / "out.json.xz")]) == 2
     assert "*.json" in capsys.readouterr().err
     assert not (tmp_path / "out.json.xz").exists()
+    old = write_json_atomic(tmp_path / "old.json", old_plain(sample_run()))
+    before = old.read_bytes()
+    assert main(["export", str(old), "-o", str(old)]) == 2  # never rewrites a run file
+    assert "never rewritten" in capsys.readouterr().err and old.read_bytes() == before
 
 
 def test_compressed_files_are_much_smaller(tmp_path):

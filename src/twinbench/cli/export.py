@@ -41,6 +41,12 @@ def run(args: argparse.Namespace) -> int:
     if args.output.suffix != ".json":
         error(NAME, f"--output {args.output}: name it *.json (pytest-benchmark reads no other)")
         return EXIT_USAGE
+    if args.output.resolve() == args.run.resolve():
+        error(
+            NAME,
+            f"--output {args.output} is RUN itself: run files are never rewritten; name another",
+        )
+        return EXIT_USAGE
     try:
         data = read_run(args.run)
     except RunFileError as problem:
