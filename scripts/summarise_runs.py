@@ -1,10 +1,11 @@
 """Count the gate's (or the A/B command's) verdicts in run files, affected cases apart.
 
-    python scripts/summarise_runs.py DIR [DIR ...] [--affected '*-torch-*'] [--mode infer,train]
+    PYTHONPATH=src python scripts/summarise_runs.py DIR [DIR ...] [--affected '*-torch-*']
 
 One line per run file (sorted by name): its verdicts counted over the cases the --affected
 glob matches (where a slowdown was injected) and over the rest, then the totals. Reads the
-files the gate writes under results/history/ and those `twinbench ab` writes under results/ab/.
+files the gate writes under results/history/ and those `twinbench ab` writes under results/ab/,
+plain (.json) or compressed (.json.xz, .json.gz).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 import argparse
 import collections
 import fnmatch
-import json
 from pathlib import Path
+
+from twinbench.core.jsonfile import json_files, read_json
 
 
 def main() -> None:
@@ -24,8 +26,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     totals = {"affected": collections.Counter(), "unaffected": collections.Counter()}
-    for path in sorted(p for folder in args.folders for p in folder.rglob("*.json")):
-        run = json.loads(path.read_text(encoding="utf-8"))
+    for path in sorted(p for folder in args.folders for p in json_files(folder, recursive=True)):
+        run = read_json(path)
         section = run.get("twinbench", {})
         if "pooled_runs" in section:
             continue  # a baseline file

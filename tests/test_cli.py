@@ -19,8 +19,8 @@ def test_show_prints_tables_and_names_a_broken_file(tmp_path, capsys):
     assert main(["show", str(path)]) == 0
     out = capsys.readouterr().out
     assert "Keras vs PyTorch" in out and "2.00x" in out  # keras 2 ms against torch 1 ms
-    broken = tmp_path / "broken.json"
-    broken.write_text(path.read_text()[:100])
+    broken = tmp_path / "broken.json.xz"
+    broken.write_bytes(path.read_bytes()[:100])
     assert (
         main(["show", str(broken)]) == 2
     )  # an unreadable input: the usage exit status of every subcommand

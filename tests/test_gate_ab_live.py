@@ -8,10 +8,10 @@ verdicts, which need the slowdown to stand out of this machine's noise.
 
 from __future__ import annotations
 
-import json
 import sys
 
 from twinbench.cli import main
+from twinbench.core.jsonfile import read_json
 
 SLOWED = "mlp-torch-eager-cpu-infer-fp32-b1"
 UNCHANGED = "mlp-torch-eager-cpu-infer-fp32-b64"
@@ -50,10 +50,10 @@ def test_a_25_percent_slowdown_reads_slower_and_an_unchanged_case_does_not(tmp_p
         ]
     )
     out = capsys.readouterr().out
-    (run_file,) = (tmp_path / "ab").rglob("*.json")
+    (run_file,) = (tmp_path / "ab").rglob("*.json.xz")
     verdicts = {
         v["case_id"]: v["verdict"]
-        for v in json.loads(run_file.read_text())["twinbench"]["comparison"]["verdicts"]
+        for v in read_json(run_file)["twinbench"]["comparison"]["verdicts"]
     }
     assert verdicts[SLOWED] == "regression", out
     assert verdicts[UNCHANGED] != "regression", out

@@ -12,6 +12,7 @@ import pytest
 
 from twinbench.bench.profiles import PROFILES
 from twinbench.core.cases import MODES
+from twinbench.core.jsonfile import read_json
 from twinbench.execute.fit import FIT_ROUNDS, MIN_ACCURACY
 from twinbench.results.storage import read_run
 from twinbench.zoo import MODEL_NAMES, MODEL_SIZES
@@ -126,7 +127,7 @@ def test_smoke_run_passes_and_skips_cuda_with_a_reason(smoke_run):
 
 def test_smoke_run_writes_one_valid_run_file(smoke_run):
     _, results = smoke_run
-    (path,) = results.glob("history/*/*.json")
+    (path,) = results.glob("history/*/*.json.xz")
     run = read_run(path)
     measured = {bench["param"] for bench in run["benchmarks"]}
     assert measured == {
@@ -154,11 +155,14 @@ def test_smoke_run_writes_one_valid_run_file(smoke_run):
     assert meta["settings"]["frameworks"]["keras"]["tf32"] is False
 
 
-def test_run_file_is_readable_by_pytest_benchmark_compare(smoke_run):
+def test_exported_run_file_is_readable_by_pytest_benchmark_compare(smoke_run, tmp_path):
     _, results = smoke_run
-    (path,) = results.glob("history/*/*.json")
+    (path,) = results.glob("history/*/*.json.xz")
+    from twinbench.cli import main
+
+    assert main(["export", str(path), "-o", str(tmp_path / "run.json")]) == 0
     done = subprocess.run(
-        [sys.executable, "-m", "pytest_benchmark", "compare", str(path)],
+        [sys.executable, "-m", "pytest_benchmark", "compare", str(tmp_path / "run.json")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -172,12 +176,12 @@ def test_run_file_is_readable_by_pytest_benchmark_compare(smoke_run):
 
 def test_twinbench_show_reloads_the_run_file(smoke_run):
     _, results = smoke_run
-    (path,) = results.glob("history/*/*.json")
+    (path,) = results.glob("history/*/*.json.xz")
     from twinbench.cli import main
 
     assert main(["show", str(path)]) == 0
     broken = path.with_name("broken.json")
-    data = json.loads(path.read_text())
+    data = read_json(path)
     data["twinbench"]["schema_version"] = 99
     broken.write_text(json.dumps(data))
     assert main(["show", str(broken)]) == 2
@@ -220,12 +224,12 @@ def test_gate_life_cycle_with_empty_saved_and_broken_baselines(tmp_path):
     assert pytest_benches(*common, "--save-baseline=extend").returncode == 0
     assert len(read_run(baseline)["twinbench"]["pooled_runs"]) == 2
 
-    runs_before = set(tmp_path.glob("history/*/*.json"))
+    runs_before = set(tmp_path.glob("history/*/*.json.xz"))
     baseline_before = baseline.read_bytes()
     uncompared = pytest_benches(*common, "--no-compare")
     assert uncompared.returncode == 0, uncompared.stdout[-2000:]
     assert "Regression gate" not in uncompared.stdout
-    (new_run,) = set(tmp_path.glob("history/*/*.json")) - runs_before  # the run is still kept
+    (new_run,) = set(tmp_path.glob("history/*/*.json.xz")) - runs_before  # the run is still kept
     assert "comparison" not in read_run(new_run)["twinbench"]  # ... ungated
     assert baseline.read_bytes() == baseline_before
 
@@ -248,7 +252,7 @@ def test_a_perturbed_reference_output_is_reported_as_numerics_changed(tmp_path):
     )
     assert done.returncode == 1, done.stdout[-2000:]
     assert "NUMERICS-CHANGED mlp-torch-eager-cpu-infer-fp32-b1" in done.stdout
-    (path,) = tmp_path.glob("history/*/*.json")
+    (path,) = tmp_path.glob("history/*/*.json.xz")
     (verdict,) = read_run(path)["twinbench"]["comparison"]["verdicts"]
     assert verdict["verdict"] == "numerics-changed"
 
@@ -266,7 +270,7 @@ def test_fit_case_records_the_test_accuracy_of_the_timed_model(tmp_path):
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert "1 passed" in done.stdout and "Fit: one step is one epoch" in done.stdout
-    (path,) = tmp_path.glob("history/*/*.json")
+    (path,) = tmp_path.glob("history/*/*.json.xz")
     (bench,) = read_run(path)["benchmarks"]
     fit, processes = bench["extra_info"]["fit"], bench["extra_info"]["processes"]
     assert fit["epochs"] == 1 + FIT_ROUNDS and fit["accuracy"] >= MIN_ACCURACY

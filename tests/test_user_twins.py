@@ -6,7 +6,6 @@ example of docs/adding-a-model.md) and benches/, as a user's repository would.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from twinbench.core.jsonfile import read_json
 from twinbench.zoo import MODEL_NAMES
 from twinbench.zoo.user import TwinError, register
 
@@ -72,8 +72,8 @@ def test_user_twin_runs_to_a_run_file_and_verdict_and_a_broken_one_is_never_time
         *("--profile", "smoke", "--results-dir", "results"),
     )
     assert done.returncode == 1, done.stdout + done.stderr  # the broken twin fails the run
-    [path] = (project / "results" / "history").rglob("*.json")
-    run = json.loads(path.read_text())
+    [path] = (project / "results" / "history").rglob("*.json.xz")
+    run = read_json(path)
     timed = {bench["param"] for bench in run["benchmarks"]}
     assert timed == {"mine-keras-graph-cpu-infer-fp32-b2", "mine-torch-eager-cpu-infer-fp32-b2"}
     unmeasured = {item["case"]: item for item in run["twinbench"]["unmeasured"]}

@@ -30,7 +30,7 @@ GROUP_DESCRIPTION = (
     "twinbench: Keras vs PyTorch benchmarks (run them with `pytest benches` in the repository, "
     "or `pytest --pyargs twinbench.benches` anywhere). pytest-benchmark's --benchmark-* options "
     "do not apply to them: twinbench times, stores and gates on its own (the options below); "
-    "its run files can still be read by `pytest-benchmark compare`"
+    "`twinbench export RUN -o run.json` writes a run file that `pytest-benchmark compare` reads"
 )
 
 

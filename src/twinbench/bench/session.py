@@ -18,6 +18,7 @@ from twinbench.bench.explain import incomparable_lines
 from twinbench.bench.proofs import ProofLedger
 from twinbench.bench.resolve import BenchOptions
 from twinbench.core.cases import DEFAULT_VARIANTS, Case, reference_framework
+from twinbench.core.jsonfile import json_files
 from twinbench.core.status import Status
 from twinbench.execute.case import CaseRun, merge, throttle_notes
 from twinbench.execute.fit import fit_unsupported, learning_problem
@@ -149,7 +150,7 @@ class BenchSession:
         """
         if not (self.options.compare or self.options.save_baseline == EXTEND):
             return  # --save-baseline --no-compare replaces a baseline without reading it
-        for path in sorted((self.options.results_dir / "baselines").glob("*.json")):
+        for path in json_files(self.options.results_dir / "baselines"):
             try:
                 read_run(path)
             except RunFileError as error:

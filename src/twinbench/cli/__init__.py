@@ -7,10 +7,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from twinbench.cli import ab, calibrate, check, compare, history, report, show
+from twinbench.cli import ab, calibrate, check, compare, export, history, report, show
 from twinbench.cli.common import EXIT_OK, EXIT_POLICY
 
-COMMANDS = (show, check, compare, history, report, calibrate, ab)
+COMMANDS = (show, check, compare, history, report, export, calibrate, ab)
 
 
 def build_parser() -> argparse.ArgumentParser:

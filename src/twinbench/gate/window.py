@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from twinbench.core.jsonfile import json_files
 from twinbench.core.status import Outcome
 from twinbench.results.storage import RunFileError, machine_slug, read_run
 
@@ -50,7 +51,7 @@ def comparable_runs(
     identity_id = run["twinbench"]["identity_id"]
     found: list[tuple[str, dict[str, Any]]] = []
     unreadable: list[str] = []
-    paths = sorted(folder.glob("*.json"), reverse=True) if folder.is_dir() else []
+    paths = sorted(json_files(folder), key=lambda path: path.name, reverse=True)
     for path in paths[: window * READ_LIMIT_FACTOR]:
         try:
             stored = read_run(path)

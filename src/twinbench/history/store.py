@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from twinbench.core.jsonfile import json_files
 from twinbench.gate.stats import typical_levels
 from twinbench.results.runfile import case_rows
 from twinbench.results.storage import RunFileError, read_run
@@ -59,9 +60,10 @@ class History:
 
 
 def run_files(results_dir: Path, machine: str | None = None) -> list[Path]:
-    """History files, oldest first (their names start with the UTC start time)."""
+    """History files, plain and compressed, oldest first (their names start with the UTC
+    start time)."""
     folders = [results_dir / "history" / machine] if machine else _machine_folders(results_dir)
-    files = [path for folder in folders for path in folder.glob("*.json")]
+    files = [path for folder in folders for path in json_files(folder)]
     return sorted(files, key=lambda path: path.name)
 
 

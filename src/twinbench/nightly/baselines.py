@@ -11,11 +11,10 @@ Standard library only (the merge job does not install the frameworks).
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
-from twinbench.core.jsonfile import write_json_atomic
+from twinbench.core.jsonfile import read_json, write_json_atomic
 
 
 def process_count(bench: dict[str, Any]) -> int:
@@ -43,5 +42,5 @@ def join_baselines(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 def join_baseline_files(paths: list[Path], target: Path) -> None:
     """Write the join of the baseline files `paths` to `target` (replacing it)."""
-    parts = [json.loads(path.read_text(encoding="utf-8")) for path in paths]
+    parts = [read_json(path) for path in paths]
     write_json_atomic(target, join_baselines(parts))

@@ -19,8 +19,8 @@ from typing import Any
 
 from twinbench.bench.profiles import PROFILES, Profile
 from twinbench.core.cases import FRAMEWORKS, Case, Selection, build_matrix, unsupported
+from twinbench.core.jsonfile import json_files, read_json
 from twinbench.execute.fit import fit_unsupported
-from twinbench.nightly.issue import read_json
 from twinbench.zoo import MODEL_NAMES
 
 # Defaults for a case never run on this runner, per worker process, until a night has measured
@@ -62,7 +62,7 @@ def measured_costs(history: Path | None, node: str, newest: int = 20) -> dict[st
     The `newest` files below `history` whose machine is `node` (a sharded night spreads its
     cases over several files); a later file's figure replaces an earlier one's.
     """
-    files = sorted(history.rglob("*.json*"), key=lambda p: p.name) if history else []
+    files = sorted(json_files(history, recursive=True), key=lambda p: p.name) if history else []
     costs: dict[str, float] = {}
     for path in files[-newest:]:
         run = read_json(path)

@@ -9,33 +9,20 @@ no run file. Standard library only: the issue job installs nothing.
 
 from __future__ import annotations
 
-import gzip
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from twinbench.core.jsonfile import RunFileError, json_files, read_json
 from twinbench.core.status import Outcome, fails
 
 # A case that could not run is listed for a person even where it does not fail the run.
 LISTED = (Outcome.OOM, Outcome.ERROR)
 
 
-def read_json(path: Path) -> Any:
-    """A run file, plain or gzip-compressed."""
-    raw = path.read_bytes()
-    return json.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw)
-
-
 def run_files(artifact: Path) -> list[Path]:
     """The run files of one job's artifact (baselines are not runs)."""
-    return sorted(
-        path
-        for pattern in ("*.json", "*.json.gz")
-        for path in artifact.rglob(pattern)
-        if "history" in path.parts
-    )
+    return [path for path in json_files(artifact, recursive=True) if "history" in path.parts]
 
 
 def failing(what: str) -> bool:
@@ -53,7 +40,7 @@ def failure_lines(run_file: Path, wanted: Callable[[str], bool] = failing) -> li
     try:
         run = read_json(run_file)
         verdicts = (run["twinbench"].get("comparison") or {}).get("verdicts", [])
-    except (OSError, ValueError, KeyError, AttributeError) as error:
+    except (OSError, ValueError, KeyError, AttributeError, RunFileError) as error:
         return [f"- `{run_file.name}`: unreadable run file ({error})"] if wanted is failing else []
     lines = []
     for verdict in verdicts:

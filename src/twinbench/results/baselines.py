@@ -16,6 +16,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from twinbench.core.jsonfile import json_files
 from twinbench.results.storage import read_run, write_json_atomic
 
 REPLACE, EXTEND = "replace", "extend"
@@ -33,7 +34,7 @@ def find_baseline(results_dir: Path, identity_id: str) -> Path | None:
         return path
     folder = results_dir / "baselines"
     candidates = []
-    for older in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+    for older in json_files(folder):
         run = read_run(older)  # unreadable: an error, never a silently missing baseline
         if run["twinbench"]["identity_id"] == identity_id:
             candidates.append((run.get("datetime") or "", older))

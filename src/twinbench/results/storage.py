@@ -1,10 +1,12 @@
 """Run files: versioned JSON, written atomically, validated on read.
 
-Layout (asv style): ``<results>/history/<machine>/<UTC time>-<random>.json``, one file per run,
-so two runs at once never write the same file and no shared counter exists.
+Layout (asv style): ``<results>/history/<machine>/<UTC time>-<random>.json.xz``, one file per
+run, so two runs at once never write the same file and no shared counter exists. Run files are
+xz-compressed and slimmed (compact.py); files written before that, plain ``.json``, read alike.
 
 The top level is pytest-benchmark's (machine_info, commit_info, benchmarks, datetime, version),
-so ``pytest-benchmark compare`` reads our files; our own fields live under "twinbench".
+so a plain file, or the one `twinbench export` writes, is what ``pytest-benchmark compare``
+reads; our own fields live under "twinbench".
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import Any
 import orjson
 
 from twinbench.core.cases import Case
-from twinbench.core.jsonfile import RunFileError, require, write_json_atomic
+from twinbench.core.jsonfile import RunFileError, read_json_bytes, require, write_json_atomic
+from twinbench.results.compact import compact_run, expand_run
 from twinbench.results.migrations import migrate
 
 # Format history (bump on any incompatible change, add a migration for the old version):
@@ -37,13 +40,17 @@ from twinbench.results.migrations import migrate
 #                `extra_info.confirmation` is always a list of rounds; verdicts store
 #                `baseline_level_s`/`current_level_s` (were `*_median_s`). Each step is a function
 #                in `migrations` (STEPS), applied on read.
-SCHEMA_VERSION = 3
+#   4 (2026-12): run files are xz-compressed (`.json.xz`) and slimmed (compact.py): samples
+#                rounded to the timer's grid, `stats.data` left out where it only repeats
+#                the processes' samples (reading puts it back), witness shares to 0.001.
+#                Version-3 files need no change.
+SCHEMA_VERSION = 4
 
 
 def new_run_filename(now: datetime | None = None) -> str:
     """Unique file name for a run: sortable UTC time plus randomness (two runs at once)."""
     now = now or datetime.now(UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}.json"
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}.json.xz"
 
 
 def machine_slug(md: dict[str, Any]) -> str:
@@ -55,19 +62,20 @@ def machine_slug(md: dict[str, Any]) -> str:
 
 
 def write_run(history_dir: Path, run: dict[str, Any]) -> Path:
-    """Store `run` as a new file under `history_dir/<machine>/`; never overwrites."""
+    """Store `run`, compressed and slimmed, as a new file under `history_dir/<machine>/`;
+    never overwrites."""
     folder = history_dir / machine_slug(run["twinbench"]["metadata"])
     while True:
         path = folder / new_run_filename()
         if not path.exists():
-            return write_json_atomic(path, run)
+            return write_json_atomic(path, compact_run(run))
 
 
 def read_run(path: Path | str) -> dict[str, Any]:
     """Load and validate a run file; raises RunFileError naming the file and key."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_json_bytes(path)
     except OSError as error:
         raise RunFileError(path, f"cannot read: {error.strerror or error}") from error
     try:
@@ -75,6 +83,7 @@ def read_run(path: Path | str) -> dict[str, Any]:
         finite = True
     except orjson.JSONDecodeError:
         data, finite = _read_lenient(raw, path), False
+    expand_run(data)
     migrate(data, _schema_version(data, path), path)
     validate_run(data, path, finite=finite)
     return data
