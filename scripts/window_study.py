@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from twinbench.core.jsonfile import json_files
 from twinbench.core.status import Outcome
 from twinbench.gate.compare import judge_samples
 from twinbench.gate.settings import GateSettings
@@ -63,9 +64,9 @@ def main() -> None:
     parser.add_argument("results_dir", type=Path)
     parser.add_argument("--window", type=int, default=7)
     args = parser.parse_args()
-    (saved,) = sorted((args.results_dir / "baselines").glob("*.json"))
+    (saved,) = json_files(args.results_dir / "baselines")
     one_run = processes(read_run(saved))
-    runs = sorted((args.results_dir / "history").rglob("*.json"))
+    runs = json_files(args.results_dir / "history", recursive=True)
     totals = [0, 0, 0, 0, 0]
     print(
         f"{'run':32} {'cases':>5} {'one-run: suspects':>18} {'significant':>11} "

@@ -170,7 +170,9 @@ def analyse(args: argparse.Namespace) -> None:
 
 def case_processes(run_file: Path) -> dict[str, list[dict]]:
     """Case id -> its processes (samples and witness lists) in a run file, A/B sides pooled."""
-    run = json.loads(run_file.read_text(encoding="utf-8"))
+    from twinbench.core.jsonfile import read_json  # plain or compressed
+
+    run = read_json(run_file)
     found: dict[str, list[dict]] = {}
     # An A/B run file holds side A's cases beside its own (twinbench.ab.a_benchmarks).
     for bench in [*run["benchmarks"], *run["twinbench"].get("ab", {}).get("a_benchmarks", [])]:
