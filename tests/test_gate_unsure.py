@@ -54,7 +54,41 @@ def test_a_confirmation_under_witnessed_steal_is_unsure():
     assert "the host stole 30% of the CPU time" in decided.note
 
 
-def remeasure_with_steal(step_s: float, steal: float):
+def test_a_confirmation_whose_step_lost_its_cpu_share_is_unsure():
+    """Against the case's baseline share: 1.5 CPUs per wall second usually, 0.6 in a spell."""
+    suspect = judge_samples(CASE, BASE, level(1.5), SETTINGS)
+    usual, starved = ({"cpu_per_wall": 1.5},) * 3, ({"cpu_per_wall": 0.6},) * 3
+    clean = [Round(level(1.5), witnesses=usual)] * 2
+    assert decide(suspect, BASE, level(1.5), clean, SETTINGS, 1.0, 1.5).verdict == "regression"
+    spell = [Round(level(1.5), witnesses=starved), Round(level(1.5), witnesses=usual)]
+    decided = decide(suspect, BASE, level(1.5), spell, SETTINGS, 1.0, 1.5)
+    assert (decided.verdict, decided.confirmed) == ("unsure", False)
+    assert "the step got 40% of the CPU time per wall second it got in the baseline" in decided.note
+    # Within the threshold's margin (1.5 / 1.10 = 1.36), and without a baseline share, it counts
+    slightly_less = [Round(level(1.5), witnesses=({"cpu_per_wall": 1.4},) * 3)] * 2
+    assert decide(suspect, BASE, level(1.5), slightly_less, SETTINGS, 1.0, 1.5).verdict == (
+        "regression"
+    )
+    assert decide(suspect, BASE, level(1.5), spell, SETTINGS).verdict == "regression"
+
+
+def test_the_gate_holds_rounds_against_the_baselines_cpu_share(tmp_path):
+    """End to end: the baseline's processes give the usual share, the rounds' their own."""
+    base = run_with({CASE: 1e-4})
+    for process in base["benchmarks"][0]["extra_info"]["processes"]:
+        process["witness"] = {"cpu_per_wall": [1.0, 1.0, 1.0]}
+    save_baseline(tmp_path, base, "base.json")
+    run = run_with({CASE: 2e-4})
+    outcome = run_gate(run, tmp_path, SETTINGS, remeasure_with(2e-4, {"cpu_per_wall": 0.4}))
+    (verdict,) = outcome.comparison.verdicts
+    assert verdict.verdict == "unsure" and "40% of the CPU time" in verdict.note
+    calm = run_gate(
+        run_with({CASE: 2e-4}), tmp_path, SETTINGS, remeasure_with(2e-4, {"cpu_per_wall": 0.98})
+    )
+    assert calm.comparison.verdicts[0].verdict == "regression"
+
+
+def remeasure_with(step_s: float, witness: dict[str, float]):
     def remeasure(case_ids, _calm):
         results = {}
         for case_id in case_ids:
@@ -62,11 +96,15 @@ def remeasure_with_steal(step_s: float, steal: float):
             for process in processes:
                 assert process.measurement is not None
                 samples = len(process.measurement.samples)
-                process.measurement.witness = {"steal": [steal] * samples}
+                process.measurement.witness = {k: [v] * samples for k, v in witness.items()}
             results[case_id] = processes
         return Remeasurement(results, probe_s=0.0084, waited_s=0.0)
 
     return remeasure
+
+
+def remeasure_with_steal(step_s: float, steal: float):
+    return remeasure_with(step_s, {"steal": steal})
 
 
 def test_the_gate_lists_unsure_cases_with_what_to_do_and_stores_them(tmp_path):

@@ -91,8 +91,13 @@ def decide(
     rounds: Sequence[Round],
     settings: GateSettings,
     scale: float = 1.0,
+    usual_cpu_per_wall: float | None = None,
 ) -> Verdict:
-    """The suspect's verdict after `rounds`: confirmed, cleared, or (confirmed None) open."""
+    """The suspect's verdict after `rounds`: confirmed, cleared, or (confirmed None) open.
+
+    `usual_cpu_per_wall`: the case's CPU-over-wall share in its baseline processes, which a
+    round's own share is held against (interference.py); None: not recorded.
+    """
     case_id = suspect.case_id
     measured = [r for r in rounds if r.processes]
     if not measured:
@@ -116,7 +121,7 @@ def decide(
         f" pooled {pooled.ratio:.2f}x over {len(pooled_processes)} processes"
     )
     if pooled.verdict == Outcome.REGRESSION and ratios[-1] >= threshold and agreeing >= needed:
-        seen = _witnessed(measured, ratios, threshold)
+        seen = _witnessed(measured, ratios, threshold, usual_cpu_per_wall)
         if seen:
             note += f"; not judged: {seen} while agreeing rounds measured"
             return replace(pooled, verdict=Outcome.UNSURE, confirmed=False, note=note)
@@ -136,10 +141,16 @@ def decide(
     return replace(suspect, note=note)
 
 
-def _witnessed(rounds: Sequence[Round], ratios: Sequence[float], threshold: float) -> str | None:
+def _witnessed(
+    rounds: Sequence[Round],
+    ratios: Sequence[float],
+    threshold: float,
+    usual_cpu_per_wall: float | None,
+) -> str | None:
     """The interference witnessed in an agreeing round, in words; None when none was."""
     for measured, ratio in zip(rounds, ratios, strict=True):
-        seen = interference(measured.witnesses) if ratio >= threshold else None
+        agreeing = ratio >= threshold
+        seen = interference(measured.witnesses, usual_cpu_per_wall, threshold) if agreeing else None
         if seen:
             return seen
     return None

@@ -1,19 +1,29 @@
 """Which witnessed interference keeps the gate from calling a regression (measure/witness.py).
 
-A confirmed slowdown whose agreeing re-measurement rounds ran while the hypervisor stole a
-large share of the machine is not evidence about the code: the verdict becomes `unsure`, and
-the note says what was seen. Only steal enters the gate for now: of the four witnesses it is
-the one that means "the machine was taken away" whatever the case does, while involuntary
-switches, CPU over wall and runnable threads depend on the case's own threads and are shown
-for a person to read. Whether any of them separates slow samples from normal ones on the
-project's machines is what scripts/witness_study.py measures (docs/gate.md); the limit below
-is a conservative starting point, not a measured optimum.
+A confirmed slowdown whose agreeing re-measurement rounds ran while the machine was taken
+away from the step is not evidence about the code: the verdict becomes `unsure`, and the note
+says what was seen. Two witnesses earned that place in scripts/witness_study.py's recordings
+(docs/gate.md, "Which witnesses see the spells"):
+
+- CPU over wall, against the same case's baseline processes: it fell in every kind of spell
+  recorded (host steal, other processes in the guest, the noise generator), while calm
+  processes stayed near their case's usual share. A round whose share fell by more than the
+  threshold's margin lost enough CPU to explain a slowdown of the threshold's size on its own.
+  Relative, because the absolute share depends on the case's own threads.
+- Steal: it sees the host taking the CPU (and only that: a load inside the guest leaves it at
+  zero). Its limit is a conservative starting point, not a measured optimum.
+
+Involuntary switches and runnable threads also moved with the spells, but depend on the
+case's own threads more; they are shown for a person to read.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping, Sequence
+from typing import Any
+
+from twinbench.measure.witness import process_summary
 
 # Median share of all CPU time stolen by the host, over a round's processes, above which the
 # round was measured on a machine that was not there.
@@ -27,16 +37,35 @@ ProcessWitness = Mapping[str, float]
 
 def round_steal(processes: Sequence[ProcessWitness]) -> float | None:
     """Median steal over a round's processes; None when none recorded it."""
-    values = [p["steal"] for p in processes if "steal" in p]
-    return statistics.median(values) if values else None
+    return median_witness(processes, "steal")
 
 
-def interference(processes: Sequence[ProcessWitness]) -> str | None:
-    """What makes a round's measurement untrustworthy, in words; None when nothing did."""
+def interference(
+    processes: Sequence[ProcessWitness],
+    usual_cpu_per_wall: float | None = None,
+    threshold: float = 1.10,
+) -> str | None:
+    """What makes a round's measurement untrustworthy, in words; None when nothing did.
+
+    `usual_cpu_per_wall`: the case's share in its baseline processes (None: unknown, and only
+    steal is judged); `threshold`: the case's regression threshold.
+    """
     steal = round_steal(processes)
     if steal is not None and steal >= STEAL_LIMIT:
         return f"the host stole {steal:.0%} of the CPU time"
+    share = median_witness(processes, "cpu_per_wall")
+    if usual_cpu_per_wall and share is not None and share < usual_cpu_per_wall / threshold:
+        return (
+            f"the step got {share / usual_cpu_per_wall:.0%} of the CPU time per wall second it"
+            " got in the baseline"
+        )
     return None
+
+
+def median_witness(processes: Sequence[ProcessWitness], name: str) -> float | None:
+    """Median of one witness over processes; None when none recorded it."""
+    values = [p[name] for p in processes if name in p]
+    return statistics.median(values) if values else None
 
 
 def notable(processes: Sequence[ProcessWitness]) -> str:
@@ -51,3 +80,13 @@ def notable(processes: Sequence[ProcessWitness]) -> str:
     if ratios and statistics.median(ratios) < NOTABLE_CPU_PER_WALL_BELOW:
         parts.append(f"cpu/wall {statistics.median(ratios):.2f}")
     return ", ".join(parts)
+
+
+def usual_cpu_per_wall(bench: dict[str, Any]) -> float | None:
+    """The case's CPU-over-wall share in the baseline: median over its processes' medians."""
+    shares = [
+        process_summary(process.get("witness")).get("cpu_per_wall")
+        for process in bench["extra_info"].get("processes") or []
+    ]
+    known = [share for share in shares if share is not None]
+    return statistics.median(known) if known else None

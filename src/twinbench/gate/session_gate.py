@@ -18,7 +18,7 @@ from twinbench.gate.confirm import (
     round_entry,
     stored_rounds,
 )
-from twinbench.gate.interference import notable
+from twinbench.gate.interference import notable, usual_cpu_per_wall
 from twinbench.gate.window import window_baseline
 from twinbench.measure.probe import fastest_probe
 from twinbench.measure.witness import process_summary
@@ -125,6 +125,7 @@ def apply_confirmations(
     base_rows = {row.case.id: row for row in case_rows(baseline)}
     current_rows = {row.case.id: row for row in case_rows(run)}
     benches = {bench["param"]: bench for bench in run["benchmarks"]}
+    base_benches = {bench["param"]: bench for bench in baseline["benchmarks"]}
     for index, suspect in enumerate(comparison.verdicts):
         if not is_suspect(suspect, settings):
             continue
@@ -138,6 +139,7 @@ def apply_confirmations(
             rounds,
             settings,
             comparison.scale,
+            usual_cpu_per_wall(base_benches[suspect.case_id]),
         )
 
 
