@@ -64,7 +64,7 @@ def test_a_confirmation_whose_step_lost_its_cpu_share_is_unsure():
     decided = decide(suspect, BASE, level(1.5), spell, SETTINGS, 1.0, 1.5)
     assert (decided.verdict, decided.confirmed) == ("unsure", False)
     assert "the step got 40% of the CPU time per wall second it got in the baseline" in decided.note
-    # Within the threshold's margin (1.5 / 1.10 = 1.36), and without a baseline share, it counts
+    # A share kept within the limit (1.4 of 1.5), or no baseline share to hold it against: counts
     slightly_less = [Round(level(1.5), witnesses=({"cpu_per_wall": 1.4},) * 3)] * 2
     assert decide(suspect, BASE, level(1.5), slightly_less, SETTINGS, 1.0, 1.5).verdict == (
         "regression"

@@ -150,7 +150,7 @@ def _witnessed(
     """The interference witnessed in an agreeing round, in words; None when none was."""
     for measured, ratio in zip(rounds, ratios, strict=True):
         agreeing = ratio >= threshold
-        seen = interference(measured.witnesses, usual_cpu_per_wall, threshold) if agreeing else None
+        seen = interference(measured.witnesses, usual_cpu_per_wall) if agreeing else None
         if seen:
             return seen
     return None

@@ -7,9 +7,9 @@ says what was seen. Two witnesses earned that place in scripts/witness_study.py'
 
 - CPU over wall, against the same case's baseline processes: it fell in every kind of spell
   recorded (host steal, other processes in the guest, the noise generator), while calm
-  processes stayed near their case's usual share. A round whose share fell by more than the
-  threshold's margin lost enough CPU to explain a slowdown of the threshold's size on its own.
-  Relative, because the absolute share depends on the case's own threads.
+  processes stayed near their case's usual share. Relative, because the absolute share
+  depends on the case's own threads. The limit sits far from both calm processes and what
+  slower code does to the share itself (CPU_SHARE_KEPT).
 - Steal: it sees the host taking the CPU (and only that: a load inside the guest leaves it at
   zero). Its limit is a conservative starting point, not a measured optimum.
 
@@ -31,6 +31,11 @@ STEAL_LIMIT = 0.05
 # Shown beside a verdict when a round's median reaches these (the table's "notable").
 NOTABLE = {"steal": STEAL_LIMIT, "involuntary_switches": 50.0}
 NOTABLE_CPU_PER_WALL_BELOW = 0.5
+# Share of its usual CPU time per wall second under which a round's step was starved. Calm
+# processes keep nearly all of their case's usual share, and slower code moves it a little
+# too (a single-threaded stretch added to a two-thread step), so the limit leaves room for
+# both rather than following the regression threshold (figures in docs/gate.md).
+CPU_SHARE_KEPT = 0.75
 
 ProcessWitness = Mapping[str, float]
 
@@ -43,18 +48,17 @@ def round_steal(processes: Sequence[ProcessWitness]) -> float | None:
 def interference(
     processes: Sequence[ProcessWitness],
     usual_cpu_per_wall: float | None = None,
-    threshold: float = 1.10,
 ) -> str | None:
     """What makes a round's measurement untrustworthy, in words; None when nothing did.
 
     `usual_cpu_per_wall`: the case's share in its baseline processes (None: unknown, and only
-    steal is judged); `threshold`: the case's regression threshold.
+    steal is judged).
     """
     steal = round_steal(processes)
     if steal is not None and steal >= STEAL_LIMIT:
         return f"the host stole {steal:.0%} of the CPU time"
     share = median_witness(processes, "cpu_per_wall")
-    if usual_cpu_per_wall and share is not None and share < usual_cpu_per_wall / threshold:
+    if usual_cpu_per_wall and share is not None and share < usual_cpu_per_wall * CPU_SHARE_KEPT:
         return (
             f"the step got {share / usual_cpu_per_wall:.0%} of the CPU time per wall second it"
             " got in the baseline"
