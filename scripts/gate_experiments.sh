@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The targets of issue #14, measured on a quiet machine (no other jobs!). About 2 hours with
-# the quick profile on 2 cores; every step appends its duration to $OUT/log.txt, and a rerun
-# with the same OUT skips the steps the log says are done (a session can end mid-way).
+# The targets of issue #14, measured on a quiet machine (no other jobs, not even at nice 19:
+# PyTorch's OpenMP threads suffer from them). About 2.5 hours with the quick profile on 2
+# cores; every step appends its duration to $OUT/log.txt, and a rerun with the same OUT skips
+# the steps the log says are done (a session can end mid-way).
 #   scripts/gate_experiments.sh OUT [PYTHON]
 # Summarise with: python scripts/summarise_runs.py OUT/calm OUT/noisy --affected '*-torch-*-[it][nr]*'
 # (see docs/gate.md, "Experiments for issue #14").
@@ -33,17 +34,13 @@ AB=("$PY" -m twinbench.cli ab --processes 3 --a "$PY")
 timed calm-plain "$PY" -m pytest benches -q --results-dir "$OUT/calm" --save-baseline
 timed calm-ab-slowed "${AB[@]}" --b "$SLOW" --results-dir "$OUT/calm"
 TWINBENCH_INJECT_SLOWDOWN="$INJECT" timed calm-gate-slowed "$PY" -m pytest benches -q --results-dir "$OUT/calm"
-# 2. Under noise: a baseline, 5 A/A gate runs against it, 3 A/A runs judged against the last 7
-#    runs of the history instead, then an A/A and an injected A/B run.
+# 2. Under noise: a baseline and 5 A/A gate runs against it (scripts/window_study.py then
+#    judges the same runs against --baseline-window's pooling), then an A/A A/B run.
 noise 9000 1 gate
 trap 'kill -TERM "$NOISE" 2>/dev/null || true' EXIT  # it stops its load and logs "stop"
 timed noisy-baseline "$PY" -m pytest benches -q --results-dir "$OUT/noisy" --save-baseline
 for i in 1 2 3 4 5; do
   timed "noisy-gate-aa-$i" "$PY" -m pytest benches -q --results-dir "$OUT/noisy"
 done
-for i in 1 2 3; do
-  timed "noisy-window-aa-$i" "$PY" -m pytest benches -q --results-dir "$OUT/noisy" --baseline-window 7
-done
 timed noisy-ab-aa "${AB[@]}" --b "$PY" --results-dir "$OUT/noisy"
-timed noisy-ab-slowed "${AB[@]}" --b "$SLOW" --results-dir "$OUT/noisy"
 log done
