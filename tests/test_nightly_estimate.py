@@ -76,13 +76,3 @@ def test_the_estimate_prints_the_jobs_options_and_warns_when_it_cannot_fit(tmp_p
     assert args.startswith("bench_args=--profile=full --devices=cuda --models=")
     assert args.rstrip().endswith("--save-baseline=extend")
 
-
-def test_a_night_that_saves_no_baseline_is_judged_against_a_window_of_nights(tmp_path):
-    """A save night measures the baseline; every other night pools the last week (#14 part 4)."""
-    output = tmp_path / "github_output"
-    main(["--shards", "1", "--github-output", str(output)])
-    args = output.read_text().split()
-    assert "--baseline-window=7" in args and not any("save-baseline" in a for a in args)
-    output.unlink()
-    main(["--shards", "1", "--baseline", "replace", "--github-output", str(output)])
-    assert "baseline-window" not in output.read_text()

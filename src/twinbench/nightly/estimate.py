@@ -221,10 +221,6 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-# Nights pooled into the gate's baseline on a night that saves none (docs/gate.md).
-NIGHTLY_BASELINE_WINDOW = 7
-
-
 def bench_options(args: argparse.Namespace, models: list[str]) -> list[str]:
     """The pytest options of this job: its profile, shard, processes and baseline save."""
     options = [f"--profile={args.profile}", f"--devices={args.devices}"]
@@ -235,10 +231,6 @@ def bench_options(args: argparse.Namespace, models: list[str]) -> list[str]:
         options.append(f"--processes={args.processes}")
     if args.baseline != "none":
         options.append(f"--save-baseline={args.baseline}")
-    else:
-        # A baseline that saw a week of nights, not the one stretch a save saw (issue #14
-        # part 4); the saved baseline stands in while the history holds none.
-        options.append(f"--baseline-window={NIGHTLY_BASELINE_WINDOW}")
     return options
 
 
