@@ -75,4 +75,3 @@ def test_the_estimate_prints_the_jobs_options_and_warns_when_it_cannot_fit(tmp_p
     args = output.read_text()
     assert args.startswith("bench_args=--profile=full --devices=cuda --models=")
     assert args.rstrip().endswith("--save-baseline=extend")
-
