@@ -1,9 +1,11 @@
-"""`twinbench ab` end to end: two fake environments around this Python, one slowed by 25%.
+"""`twinbench ab` end to end: two fake environments around this Python, one slowed 2x.
 
 B is a wrapper script that sets TWINBENCH_INJECT_SLOWDOWN for one of the two cases, so one
-run holds an injected 25% slowdown (b1) and an A/A comparison (b64), measured by real
-PyTorch workers. Slow (two sets of worker processes); timings are never asserted, only the
-verdicts, which need the slowdown to stand out of this machine's noise.
+run holds an injected slowdown (b1) and an A/A comparison (b64), measured by real PyTorch
+workers. Slow (two sets of worker processes); timings are never asserted, only the verdicts.
+The slowdown is 2x, not the 25% the A/B experiments use: this test checks the command end to
+end, and a 25% effect is near what three processes a side can show on a 2-core machine
+(docs/gate.md), so it would fail on a bad evening rather than on a broken command.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ def wrapper(path, environment: str = ""):
     return str(path)
 
 
-def test_a_25_percent_slowdown_reads_slower_and_an_unchanged_case_does_not(tmp_path, capsys):
+def test_a_doubled_step_reads_slower_and_an_unchanged_case_does_not(tmp_path, capsys):
     a = wrapper(tmp_path / "python-a")
-    b = wrapper(tmp_path / "python-b", "TWINBENCH_INJECT_SLOWDOWN='*-b1=1.25'")
+    b = wrapper(tmp_path / "python-b", "TWINBENCH_INJECT_SLOWDOWN='*-b1=2.0'")
     status = main(
         [
             "ab",

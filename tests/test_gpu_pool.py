@@ -21,7 +21,7 @@ class FakeGpuWorker:
     started = 0
     out_of_memory = 0
 
-    def __init__(self, framework: str, threads: int) -> None:
+    def __init__(self, framework: str, threads: int, twin_cache=None) -> None:
         FakeGpuWorker.started += 1
         FakeGpuWorker.alive_now.add(self)
 
