@@ -97,6 +97,11 @@ def auc(positive: list[float], negative: list[float]) -> float | None:
     return float(u) / (len(positive) * len(negative))
 
 
+def process_level(ratios: list[float]) -> float:
+    """A process as the gate sums it up: the 10th percentile of its samples (here, ratios)."""
+    return statistics.quantiles(ratios, n=10)[0] if len(ratios) > 1 else ratios[0]
+
+
 def noise_on(out: Path) -> list[tuple[float, float]]:
     from twinbench.tools.noise import on_windows
 
@@ -130,7 +135,7 @@ def analyse(args: argparse.Namespace) -> None:
                 (slow if ratio >= args.slow_ratio else normal).append(value)
             if values:
                 middle = statistics.median(values)
-                level = statistics.quantiles(ratios, n=10)[0] if len(ratios) > 1 else ratios[0]
+                level = process_level(ratios)
                 (proc_slow if level >= args.slow_ratio else proc_normal).append(middle)
                 (loud if during_noise((e["t0"] + e["t1"]) / 2) else quiet).append(middle)
         rows.append(
@@ -201,11 +206,7 @@ def score_runs(
                     for value, ratio in zip(values, ratios, strict=False):
                         (slow if ratio >= slow_ratio else normal).append(value)
                     if values:
-                        # The gate's level of a process: its 10th percentile.
-                        level = (
-                            statistics.quantiles(ratios, n=10)[0] if len(ratios) > 1 else ratios[0]
-                        )
-                        chosen = proc_slow if level >= slow_ratio else proc_normal
+                        chosen = proc_slow if process_level(ratios) >= slow_ratio else proc_normal
                         chosen.append(statistics.median(values))
         per_process = (auc(proc_slow, proc_normal), len(proc_slow), len(proc_normal))
         rows.append((name, auc(slow, normal), len(slow), len(normal), *per_process))

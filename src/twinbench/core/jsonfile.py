@@ -16,9 +16,9 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-# Names of the JSON files a folder of runs may hold: plain (written before run files were
-# compressed, and baselines), xz-compressed (run files) and gzip-compressed (an old file
-# compressed by hand; what the nightly issue script read before).
+# Names of the JSON files a folder of runs may hold: plain (baselines, and run files from
+# before compression), xz-compressed (run files) and gzip-compressed (files a person or an
+# older tool compressed).
 JSON_PATTERNS = ("*.json", "*.json.xz", "*.json.gz")
 # Every xz and gzip stream starts with these bytes; JSON text never does.
 XZ_MAGIC, GZIP_MAGIC = b"\xfd7zXZ\x00", b"\x1f\x8b"

@@ -76,13 +76,12 @@ def notable(processes: Sequence[ProcessWitness]) -> str:
     """Witness readings worth a glance (medians over processes), or "" when all look calm."""
     parts = []
     for name, limit in NOTABLE.items():
-        values = [p[name] for p in processes if name in p]
-        if values and statistics.median(values) >= limit:
-            value = statistics.median(values)
+        value = median_witness(processes, name)
+        if value is not None and value >= limit:
             parts.append(f"{name} {value:.0%}" if name == "steal" else f"{name} {value:.0f}")
-    ratios = [p["cpu_per_wall"] for p in processes if "cpu_per_wall" in p]
-    if ratios and statistics.median(ratios) < NOTABLE_CPU_PER_WALL_BELOW:
-        parts.append(f"cpu/wall {statistics.median(ratios):.2f}")
+    share = median_witness(processes, "cpu_per_wall")
+    if share is not None and share < NOTABLE_CPU_PER_WALL_BELOW:
+        parts.append(f"cpu/wall {share:.2f}")
     return ", ".join(parts)
 
 

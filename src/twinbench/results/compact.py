@@ -13,8 +13,8 @@ resolves far fewer. The history stores (sizes in docs/measurements.md):
   reading each) to the nanosecond;
 - no ``stats.data`` where it is just the processes' samples in order: reading puts it back,
   so every reader, the gate and `twinbench export` see the layout they always did. The
-  pytest-benchmark summary beside it (``stats.median`` ...) is kept as measured: computing
-  it again on reading tripled the time to read a file (docs/measurements.md);
+  pytest-benchmark summary beside it (``stats.median`` ...) is kept as it was computed:
+  computing it again on reading made every read slower for little saved (docs/measurements.md);
 - witnesses of interference: steal and CPU-over-wall shares to 0.001 (the gate compares their
   medians with 0.05 and 0.5 and shows them in whole percents and two decimals; steal is counted
   in jiffies, coarser than 0.001 for any sample under ten seconds);
