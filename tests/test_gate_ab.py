@@ -12,9 +12,10 @@ from twinbench.cli import main
 from twinbench.core.cases import Case
 from twinbench.execute.environment import describe_environment, incomparable
 from twinbench.execute.interleave import Interleaved, interleaved_order
-from twinbench.gate.ab import run_ab
+from twinbench.gate.ab import look_alpha, run_ab
 from twinbench.gate.ab_record import ab_lines, ab_run
 from twinbench.gate.settings import GateSettings
+from twinbench.gate.stats import smallest_p_value
 from twinbench.results.runfile import case_rows
 from twinbench.results.storage import SCHEMA_VERSION, validate_run
 
@@ -57,7 +58,7 @@ def test_b_slower_by_25_percent_is_slower_and_an_unchanged_case_is_the_same():
     calls: list[list[str]] = []
     speeds = {SAME: {"a": 1e-4, "b": 1e-4}, SLOW: {"a": 1e-4, "b": 1.25e-4}}
     outcome = run_ab(
-        [Case.from_id(SAME), Case.from_id(SLOW)], fake_measure(speeds, calls), GateSettings()
+        [Case.from_id(SAME), Case.from_id(SLOW)], fake_measure(speeds, calls), GateSettings(), 6
     )
     words = {v.case_id: v.verdict for v in outcome.verdicts}
     assert words == {SAME: "ok", SLOW: "regression"}
@@ -76,12 +77,29 @@ def test_an_undecided_case_gets_rounds_then_ends_unsure():
         [Case.from_id(SLOW)],
         fake_measure(speeds, calls, processes=1),
         GateSettings(confirm_rounds=2),
+        1,
     )
     (verdict,) = outcome.verdicts
     assert verdict.verdict == "unsure" and outcome.rounds == 2
     assert calls == [[SLOW]] * 3
     assert "3 A and 3 B processes" in verdict.note
     assert any("what to do about 1 unsure" in line for line in ab_lines(outcome, ENVIRONMENTS))
+
+
+def test_looks_that_cannot_decide_spend_no_alpha():
+    # 3 a side: the first look cannot reach p < 0.05, so the other three share alpha.
+    assert look_alpha(3, 3, 0.01) == pytest.approx(0.01 / 3)
+    # 6 a side: every look can decide, an even split as Bonferroni has it.
+    assert look_alpha(6, 3, 0.01) == pytest.approx(0.01 / 4)
+    # Only the last of three looks (3 a side) can reach p < 0.1: it gets all of alpha.
+    assert look_alpha(1, 2, 0.1) == pytest.approx(0.1)
+    # Whatever the plan, the looks able to decide spend at most alpha between them.
+    for processes in range(1, 9):
+        for rounds in range(5):
+            share = look_alpha(processes, rounds, 0.01)
+            sizes = [processes * (look + 1) for look in range(rounds + 1)]
+            able = sum(smallest_p_value(n, n) < share for n in sizes)
+            assert able * share <= 0.01 + 1e-12
 
 
 def test_cases_a_side_skipped_are_folded_under_the_table_by_reason():
@@ -103,7 +121,7 @@ def test_cases_a_side_skipped_are_folded_under_the_table_by_reason():
 def test_the_run_file_holds_both_sides_and_validates():
     speeds = {SAME: {"a": 1e-4, "b": 1e-4}, SLOW: {"a": 1e-4, "b": 1.25e-4}}
     outcome = run_ab(
-        [Case.from_id(SAME), Case.from_id(SLOW)], fake_measure(speeds, []), GateSettings()
+        [Case.from_id(SAME), Case.from_id(SLOW)], fake_measure(speeds, []), GateSettings(), 6
     )
     run = ab_run(outcome, dict(METADATA), {"profile": "quick"}, ENVIRONMENTS, GateSettings())
     validate_run(run, finite=False)

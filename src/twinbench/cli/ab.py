@@ -80,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     started = datetime.now(UTC).isoformat()
-    outcome = run_ab(build_matrix(options.selection), _measure(args, options), options.gate)
+    outcome = run_ab(
+        build_matrix(options.selection), _measure(args, options), options.gate, options.processes
+    )
     print("\n".join(ab_lines(outcome, environments)))
     from twinbench.results.metadata import collect_metadata  # imports both frameworks
 

@@ -5,10 +5,11 @@ permutation test over processes, an interval and the smallest detectable effect)
 the baseline and B as the current side. A case reads faster or slower only when the ratio
 passes the threshold and is significant; inside the threshold it is the same. A case beyond
 the threshold but not significant is measured again in fresh interleaved processes (rounds),
-the processes pooled; every look is tested at alpha / (1 + rounds), so looking again does not
-raise the false-alarm rate. Still undecided after the last round: unsure. No "two agreeing
-rounds" rule here: in an interleaved measurement a slow spell hits both sides, so the pooled
-evidence is not fooled by it the way a stored baseline is.
+the processes pooled. The looks share alpha (Bonferroni, `look_alpha`), so looking again
+does not raise the false-alarm rate whatever the stopping rule. Still undecided after the
+last round: unsure. No "two agreeing rounds" rule here: in an interleaved measurement a slow
+spell hits both sides, so the pooled evidence is not fooled by it the way a stored baseline
+is.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from twinbench.execute.case import CaseResult
 from twinbench.execute.interleave import SIDES, Interleaved
 from twinbench.gate.compare import GateSettings, Verdict, judge_samples
 from twinbench.gate.confirm import Processes
+from twinbench.gate.stats import smallest_p_value
 
 # How the A/B command words the gate's outcomes: B against A.
 WORDS: dict[str, str] = {
@@ -48,6 +50,8 @@ class ABOutcome:
     results: dict[str, dict[str, list[CaseResult]]]
     orders: dict[str, list[list[str]]] = field(default_factory=dict)
     rounds: int = 0
+    # The significance level every look was tested at (look_alpha).
+    look_alpha: float | None = None
 
 
 def processes_of(results: list[CaseResult]) -> Processes:
@@ -55,10 +59,32 @@ def processes_of(results: list[CaseResult]) -> Processes:
     return tuple(tuple(r.measurement.samples) for r in results if r.measurement)
 
 
+def look_alpha(processes: int, rounds: int, alpha: float) -> float:
+    """The alpha of every look, for `processes` a side per look and `rounds` extra looks.
+
+    Bonferroni over the looks that can decide: a look whose planned processes cannot let the
+    permutation test reach the share (3 a side: no split is rarer than 1 in 20) never
+    rejects, so it spends none of alpha. An even split over all four looks of the quick
+    profile would test the three that can decide at alpha / 4; this tests them at alpha / 3.
+    The plan is fixed before anything is measured, and a look never has more processes than
+    planned, so the false-alarm rate stays within alpha whatever the stopping rule.
+    """
+    sizes = [processes * (look + 1) for look in range(rounds + 1)]
+    for looks in range(1, len(sizes)):  # the largest share that `looks` looks can spend
+        share = alpha / looks
+        if sum(smallest_p_value(size, size) < share for size in sizes) <= looks:
+            return share
+    return alpha / len(sizes)
+
+
 def judge_ab(
-    case_id: str, a: list[CaseResult], b: list[CaseResult], settings: GateSettings, last_look: bool
+    case_id: str,
+    a: list[CaseResult],
+    b: list[CaseResult],
+    settings: GateSettings,
+    last_look: bool,
 ) -> Verdict:
-    """B against A at one look; `last_look`: undecided becomes unsure."""
+    """B against A at one look, at `settings.alpha`; `last_look`: undecided becomes unsure."""
     a_processes, b_processes = processes_of(a), processes_of(b)
     if not a_processes or not b_processes:
         failed = next((r for r in [*a, *b] if r.status != Status.OK), None)
@@ -66,12 +92,12 @@ def judge_ab(
             return Verdict(case_id, Outcome.MISSING, note=failed.reason or "skipped")
         status = Outcome.OOM if failed and failed.status == Status.OOM else Outcome.ERROR
         return Verdict(case_id, status, note=(failed.reason if failed else None) or "no samples")
-    look = replace(settings, alpha=settings.alpha / (1 + settings.confirm_rounds))
-    verdict = judge_samples(case_id, a_processes, b_processes, look)
+    verdict = judge_samples(case_id, a_processes, b_processes, settings)
     note = f"{len(a_processes)} A and {len(b_processes)} B processes"
     verdict = replace(verdict, note=note)
     if undecided(verdict, settings) and last_look:
-        return replace(verdict, verdict=Outcome.UNSURE, note=f"{note}, not significant")
+        note = f"{note}, not significant at p < {settings.alpha:.2g}"
+        return replace(verdict, verdict=Outcome.UNSURE, note=note)
     return verdict
 
 
@@ -86,13 +112,20 @@ def undecided(verdict: Verdict, settings: GateSettings) -> bool:
     )
 
 
-def run_ab(cases: list[Case], measure: MeasureAB, settings: GateSettings) -> ABOutcome:
-    """Measure, judge, and re-measure undecided cases in up to `confirm_rounds` rounds."""
+def run_ab(
+    cases: list[Case], measure: MeasureAB, settings: GateSettings, processes: int
+) -> ABOutcome:
+    """Measure, judge, and re-measure undecided cases in up to `confirm_rounds` rounds.
+
+    `processes`: how many a side each call of `measure` plans, for sharing alpha.
+    """
+    looks = replace(settings, alpha=look_alpha(processes, settings.confirm_rounds, settings.alpha))
     first = measure(cases)
     outcome = ABOutcome([], first.results, {k: [v] for k, v in first.orders.items()})
+    outcome.look_alpha = looks.alpha
     by_id = {case.id: case for case in cases}
     last = settings.confirm_rounds == 0
-    verdicts = {cid: judge_ab(cid, *_sides(outcome, cid), settings, last) for cid in first.results}
+    verdicts = {cid: judge_ab(cid, *_sides(outcome, cid), looks, last) for cid in first.results}
     for round_index in range(settings.confirm_rounds):
         pending = [cid for cid, v in verdicts.items() if undecided(v, settings)]
         if not pending:
@@ -104,7 +137,7 @@ def run_ab(cases: list[Case], measure: MeasureAB, settings: GateSettings) -> ABO
             for side in SIDES:
                 outcome.results[cid][side] += again.results.get(cid, {}).get(side, [])
             outcome.orders[cid].append(again.orders.get(cid, []))
-            verdicts[cid] = judge_ab(cid, *_sides(outcome, cid), settings, last)
+            verdicts[cid] = judge_ab(cid, *_sides(outcome, cid), looks, last)
     outcome.verdicts = list(verdicts.values())
     return outcome
 

@@ -49,7 +49,8 @@ def ab_lines(outcome: ABOutcome, environments: dict[str, dict[str, Any]]) -> lis
     headers = ("case", "B vs A", "A", "B", "B/A", "interval", "p", "detects >=", "note")
     lines = [
         f"A/B: B ({b.get('executable')}) against A ({a.get('executable')}), interleaved"
-        f"{f'; {outcome.rounds} extra round(s)' if outcome.rounds else ''}",
+        f"{f'; {outcome.rounds} extra round(s)' if outcome.rounds else ''}"
+        f"{f'; each look tested at p < {outcome.look_alpha:.2g}' if outcome.look_alpha else ''}",
         f"differences: {changes or 'none in the recorded versions (A/A, or model code)'}",
         "",
         format_table(headers, rows),
@@ -90,6 +91,7 @@ def ab_run(
         "differences": {k: list(v) for k, v in _changes(environments).items()},
         "orders": outcome.orders,
         "rounds": outcome.rounds,
+        "look_alpha": outcome.look_alpha,
         "a_benchmarks": [benchmark_entry(r, r.case.id) for r in a_runs if r.status == Status.OK],
     }
     record_comparison(run, Comparison(verdicts=list(outcome.verdicts)), None, gate)
