@@ -75,11 +75,12 @@ def report(path: Path, args: argparse.Namespace) -> None:
         cells = [f"{x:7.3f}" if x is not None else f"{'-':>7}" for x in (within, a_within, paired)]
         print(f"  {case_id:44} {count:5} {' '.join(cells)}")
     median = statistics.median(r[2] for r in rows)
-    line = f"  median spread {median:.3f}: {needed(median, args, False):.0f} processes a side"
+    sides = math.ceil(needed(median, args, False))
+    line = f"  median spread {median:.3f}: {sides} processes a side"
     paired_spreads = [r[4] for r in rows if r[4] is not None]
     if paired_spreads:
         paired = statistics.median(paired_spreads)
-        line += f"; median pair spread {paired:.3f}: {needed(paired, args, True):.0f} pairs"
+        line += f"; median pair spread {paired:.3f}: {math.ceil(needed(paired, args, True))} pairs"
     print(f"{line} for {args.effect}x at power {args.power}, alpha {args.alpha:.2g}")
 
 
