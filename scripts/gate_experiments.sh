@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The targets of issue #14, measured on a quiet machine (no other jobs, not even at nice 19:
-# PyTorch's OpenMP threads suffer from them). About 2.5 hours with the quick profile on 2
+# PyTorch's OpenMP threads suffer from them). About 4.5 hours with the quick profile on 2
 # cores; every step appends its duration to $OUT/log.txt, and a rerun with the same OUT skips
 # the steps the log says are done (a session can end mid-way).
 #   scripts/gate_experiments.sh OUT [PYTHON]
@@ -25,22 +25,27 @@ timed() {
   "$@" > "$OUT/$name.txt" 2>&1 || true
   log "$name: $((SECONDS - start)) s"
 }
-# Three processes a side, as many as a plain run: the A/B run then costs about twice a plain
-# run (the cost target of #14 is 2.5x); interleaving, not more processes, cancels the spells.
+# Three processes a side, as many as a plain run: interleaving, not more processes, is meant to
+# cancel the spells (its cost against a plain run: docs/gate.md).
 AB=("$PY" -m twinbench.cli ab --processes 3 --a "$PY")
 
-# 1. Calm: a plain quick run saved as the baseline, then an injected A/B run (its cost against
-#    the plain run, and whether it finds the slowdown), then the gate with the slowdown.
-timed calm-plain "$PY" -m pytest benches -q --results-dir "$OUT/calm" --save-baseline
-timed calm-ab-slowed "${AB[@]}" --b "$SLOW" --results-dir "$OUT/calm"
+# 1. Calm: a baseline; a plain A/A gate run against it (also the cost reference); the gate
+#    with the slowdown; an A/A A/B run (its cost against the plain run) and an injected one
+#    (whether it finds the slowdown); the spread between processes at one thread.
+timed calm-baseline "$PY" -m pytest benches -q --results-dir "$OUT/calm" --save-baseline
+timed calm-plain "$PY" -m pytest benches -q --results-dir "$OUT/calm"
 TWINBENCH_INJECT_SLOWDOWN="$INJECT" timed calm-gate-slowed "$PY" -m pytest benches -q --results-dir "$OUT/calm"
+timed calm-ab-aa "${AB[@]}" --b "$PY" --results-dir "$OUT/calm"
+timed calm-ab-slowed "${AB[@]}" --b "$SLOW" --results-dir "$OUT/calm"
+timed calm-threads1 "$PY" -m pytest benches -q --results-dir "$OUT/calm-t1" --save-baseline --threads 1
 # 2. Under noise: a baseline and 5 A/A gate runs against it (scripts/window_study.py then
-#    judges the same runs against --baseline-window's pooling), then an A/A A/B run.
-noise 9000 1 gate
+#    judges the same runs against --baseline-window's pooling), then A/A and injected A/B runs.
+noise 10800 1 gate
 trap 'kill -TERM "$NOISE" 2>/dev/null || true' EXIT  # it stops its load and logs "stop"
 timed noisy-baseline "$PY" -m pytest benches -q --results-dir "$OUT/noisy" --save-baseline
 for i in 1 2 3 4 5; do
   timed "noisy-gate-aa-$i" "$PY" -m pytest benches -q --results-dir "$OUT/noisy"
 done
 timed noisy-ab-aa "${AB[@]}" --b "$PY" --results-dir "$OUT/noisy"
+timed noisy-ab-slowed "${AB[@]}" --b "$SLOW" --results-dir "$OUT/noisy"
 log done
