@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
 import statistics
-from pathlib import Path
 
 import pytest
+from fixtures.scripts import load_script
 
-SCRIPT = Path(__file__).parent.parent / "scripts" / "process_spread.py"
 CASE = "mlp-torch-eager-cpu-infer-fp32-b1"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("process_spread", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def entry(levels: list[float]) -> dict:
@@ -29,7 +19,7 @@ def entry(levels: list[float]) -> dict:
 
 
 def test_pairs_follow_the_abba_order_and_a_failed_process_drops_them():
-    script = load_script()
+    script = load_script("process_spread")
     a, b = [0.0, 0.1, 0.2], [0.5, 0.7, 0.9]
     assert script.pair_differences(a, b, [["a", "b", "b", "a", "a", "b"]]) == pytest.approx(
         [0.5, 0.6, 0.7]
@@ -38,7 +28,7 @@ def test_pairs_follow_the_abba_order_and_a_failed_process_drops_them():
 
 
 def test_more_spread_needs_more_processes_and_pairing_halves_the_count():
-    script = load_script()
+    script = load_script("process_spread")
     args = argparse.Namespace(alpha=0.01 / 3, power=0.9, effect=1.25)
     assert script.needed(0.30, args, False) == pytest.approx(4 * script.needed(0.15, args, False))
     assert script.needed(0.15, args, True) == pytest.approx(script.needed(0.15, args, False) / 2)
@@ -47,7 +37,7 @@ def test_more_spread_needs_more_processes_and_pairing_halves_the_count():
 
 
 def test_an_ab_file_reports_the_sides_and_the_pairs(tmp_path, capsys):
-    script = load_script()
+    script = load_script("process_spread")
     # B moves with A in every pair (a shared slow spell): the pairs spread less than a side.
     a_levels = [1.0, 1.3, 1.1, 1.6]
     b_levels = [1.25 * x for x in a_levels]

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
-SCRIPT = Path(__file__).parent.parent / "scripts" / "witness_study.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("witness_study", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from fixtures.scripts import load_script
 
 
 def run_file(path: Path, processes: list[tuple[list[float], list[float]]]) -> Path:
@@ -38,7 +29,7 @@ def run_file(path: Path, processes: list[tuple[list[float], list[float]]]) -> Pa
 
 
 def test_a_witness_that_reads_high_exactly_when_samples_are_slow_scores_one(tmp_path):
-    study = load_script()
+    study = load_script("witness_study")
     calm = run_file(tmp_path / "calm.json", [([1.0, 1.0, 1.0], [0.0, 0.0, 0.0])])
     noisy = run_file(
         tmp_path / "noisy.json",
