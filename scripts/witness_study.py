@@ -98,8 +98,10 @@ def auc(positive: list[float], negative: list[float]) -> float | None:
 
 
 def process_level(ratios: list[float]) -> float:
-    """A process as the gate sums it up: the 10th percentile of its samples (here, ratios)."""
-    return statistics.quantiles(ratios, n=10)[0] if len(ratios) > 1 else ratios[0]
+    """A process as the gate sums it up (gate/stats.py): here, of its samples' ratios."""
+    from twinbench.gate.stats import process_levels
+
+    return float(process_levels([ratios])[0])
 
 
 def noise_on(out: Path) -> list[tuple[float, float]]:
