@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The targets of issue #14, measured on a quiet machine (no other jobs, not even at nice 19:
-# PyTorch's OpenMP threads suffer from them). About 4.5 hours with the quick profile on 2
+# PyTorch's OpenMP threads suffer from them). About 5 hours with the quick profile on 2
 # cores; every step appends its duration to $OUT/log.txt, and a rerun with the same OUT skips
 # the steps the log says are done (a session can end mid-way).
 #   scripts/gate_experiments.sh OUT [PYTHON]
@@ -31,13 +31,15 @@ AB=("$PY" -m twinbench.cli ab --processes 3 --a "$PY")
 
 # 1. Calm: a baseline; a plain A/A gate run against it (also the cost reference); the gate
 #    with the slowdown; an A/A A/B run (its cost against the plain run) and an injected one
-#    (whether it finds the slowdown); the spread between processes at one thread.
+#    (whether it finds the slowdown); the spread between processes at one thread, and the
+#    injected A/B run again at one thread.
 timed calm-baseline "$PY" -m pytest benches -q --results-dir "$OUT/calm" --save-baseline
 timed calm-plain "$PY" -m pytest benches -q --results-dir "$OUT/calm"
 TWINBENCH_INJECT_SLOWDOWN="$INJECT" timed calm-gate-slowed "$PY" -m pytest benches -q --results-dir "$OUT/calm"
 timed calm-ab-aa "${AB[@]}" --b "$PY" --results-dir "$OUT/calm"
 timed calm-ab-slowed "${AB[@]}" --b "$SLOW" --results-dir "$OUT/calm"
 timed calm-threads1 "$PY" -m pytest benches -q --results-dir "$OUT/calm-t1" --save-baseline --threads 1
+timed calm-ab-slowed-threads1 "${AB[@]}" --b "$SLOW" --threads 1 --results-dir "$OUT/calm-t1"
 # 2. Under noise: a baseline and 5 A/A gate runs against it (scripts/window_study.py then
 #    judges the same runs against --baseline-window's pooling), then A/A and injected A/B runs.
 noise 10800 1 gate
