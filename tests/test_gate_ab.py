@@ -6,12 +6,13 @@ import random
 import sys
 
 import pytest
-from fixtures.runs import METADATA, measured
+from fixtures.ab import ENVIRONMENTS, fake_measure
+from fixtures.runs import METADATA
 
 from twinbench.cli import main
 from twinbench.core.cases import Case
 from twinbench.execute.environment import describe_environment, incomparable
-from twinbench.execute.interleave import Interleaved, interleaved_order
+from twinbench.execute.interleave import interleaved_order
 from twinbench.gate.ab import look_alpha, run_ab
 from twinbench.gate.ab_record import ab_lines, ab_run
 from twinbench.gate.settings import GateSettings
@@ -21,10 +22,6 @@ from twinbench.results.storage import SCHEMA_VERSION, validate_run
 
 SAME = "mlp-keras-graph-cpu-infer-fp32-b1"
 SLOW = "mlp-torch-eager-cpu-infer-fp32-b1"
-ENVIRONMENTS = {
-    "a": {"executable": "/venv-a/bin/python", "torch": "2.12.0", "schema_version": 2},
-    "b": {"executable": "/venv-b/bin/python", "torch": "2.13.0", "schema_version": 2},
-}
 
 
 def test_abba_alternates_which_side_goes_first():
@@ -35,23 +32,6 @@ def test_abba_alternates_which_side_goes_first():
     assert shuffled == interleaved_order(20, "random", random.Random(1))
     with pytest.raises(ValueError, match="choose from abba, random"):
         interleaved_order(1, "aabb", random.Random(0))
-
-
-def fake_measure(step_s: dict[str, dict[str, float]], calls: list[list[str]], processes=6):
-    """Each side of each case at a fixed speed, with a little spread between processes."""
-
-    def measure(cases: list[Case]) -> Interleaved:
-        calls.append([case.id for case in cases])
-        results = {
-            case.id: {
-                side: measured(case.id, step_s[case.id][side], processes=processes).processes
-                for side in ("a", "b")
-            }
-            for case in cases
-        }
-        return Interleaved(results, {case.id: ["a", "b"] * processes for case in cases})
-
-    return measure
 
 
 def test_b_slower_by_25_percent_is_slower_and_an_unchanged_case_is_the_same():

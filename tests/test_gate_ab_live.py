@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from twinbench.cli import main
 from twinbench.core.jsonfile import read_json
 
@@ -25,7 +27,8 @@ def wrapper(path, environment: str = ""):
     return str(path)
 
 
-def test_a_doubled_step_reads_slower_and_an_unchanged_case_does_not(tmp_path, capsys):
+@pytest.mark.parametrize("together", [[], ["--together"]], ids=["interleaved", "together"])
+def test_a_doubled_step_reads_slower_and_an_unchanged_case_does_not(together, tmp_path, capsys):
     a = wrapper(tmp_path / "python-a")
     b = wrapper(tmp_path / "python-b", "TWINBENCH_INJECT_SLOWDOWN='*-b1=2.0'")
     status = main(
@@ -49,15 +52,15 @@ def test_a_doubled_step_reads_slower_and_an_unchanged_case_does_not(tmp_path, ca
             "2",
             "--results-dir",
             str(tmp_path),
+            *together,
         ]
     )
     out = capsys.readouterr().out
     (run_file,) = (tmp_path / "ab").rglob("*.json.xz")
-    verdicts = {
-        v["case_id"]: v["verdict"]
-        for v in read_json(run_file)["twinbench"]["comparison"]["verdicts"]
-    }
+    run = read_json(run_file)["twinbench"]
+    verdicts = {v["case_id"]: v["verdict"] for v in run["comparison"]["verdicts"]}
     assert verdicts[SLOWED] == "regression", out
     assert verdicts[UNCHANGED] != "regression", out
     assert status == 1  # a slower case fails the command
     assert any(line.startswith(SLOWED) and " slower " in line for line in out.splitlines())
+    assert run["settings"]["order"] == ("together" if together else "abba")

@@ -166,3 +166,16 @@ def test_a_pytorch_worker_never_imports_tensorflow():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"  # seconds of start-up saved in every PyTorch worker
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this OS")
+def test_a_worker_asked_for_cpus_runs_on_them_only():
+    cpu = min(os.sched_getaffinity(0))
+    worker = Worker("torch", threads=1, cpus=(cpu,))
+    try:
+        worker.wait_ready()  # pinned before torch started its threads: they inherit the mask
+        assert os.sched_getaffinity(worker.process.pid) == {cpu}
+        reply = worker.request(CASE, TIMING, seed=0)
+    finally:
+        worker.close()
+    assert reply["result"]["status"] == "ok"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,13 @@ from twinbench.bench.resolve import BenchOptions, resolve_options
 from twinbench.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error
 from twinbench.core.cases import Case, build_matrix
 from twinbench.execute.environment import EnvironmentProblem, describe_environment, incomparable
-from twinbench.execute.interleave import ORDERS, Interleaved, measure_interleaved
+from twinbench.execute.interleave import (
+    ORDERS,
+    Interleaved,
+    cpu_halves,
+    measure_interleaved,
+    usable_cpus,
+)
 from twinbench.gate.ab import run_ab
 from twinbench.gate.ab_record import ab_lines, ab_run, failed_verdicts
 from twinbench.results.storage import write_run
@@ -57,6 +64,14 @@ def add_parser(commands: Any) -> None:
         help="abba: A B B A A B ...; random: each A/B pair in seeded random order (default abba)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of --order random (default 0)")
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="measure the A and the B process of each pair at the same time, each pinned to "
+        "its own half of the CPUs (duet benchmarking): both sides live through the very same "
+        "moments, and the run takes about half as long. --threads defaults to half the CPUs "
+        "and may not exceed it; --order does not apply",
+    )
     add_bench_options(parser.add_argument)
     add_gate_options(parser.add_argument)
     add_results_dir(parser.add_argument)
@@ -67,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
     """Check the environments, measure interleaved, judge, print, write the run file."""
     try:
         options = resolve_options(lambda name: getattr(args, name, None), Path.cwd())
+        if args.together:
+            options = replace(options, threads=_threads_together(args.threads))
         environments = {"a": describe_environment(args.a), "b": describe_environment(args.b)}
     except (OptionError, EnvironmentProblem) as problem:
         error(NAME, str(problem))
@@ -94,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         "timing": options.profile.timing.as_dict(),
         "processes": options.processes,
         "threads": options.threads,
-        "order": args.order,
+        "order": "together" if args.together else args.order,
         "seed": args.seed,
     }
     run_file = ab_run(
@@ -102,6 +119,20 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"run file: {write_run(options.results_dir / 'ab', run_file)}")
     return EXIT_FAILED if failed_verdicts(outcome.verdicts, args.strict_gate) else EXIT_OK
+
+
+def _threads_together(asked: int | None) -> int:
+    """Threads per worker when a pair shares the machine: at most the CPUs of one half."""
+    try:
+        half = len(cpu_halves(usable_cpus())[0])
+    except ValueError as problem:
+        raise OptionError(f"--together: {problem}") from None
+    if asked is not None and asked > half:
+        raise OptionError(
+            f"--together gives each side half of the {2 * half} CPUs: --threads {asked} "
+            f"exceeds {half}"
+        )
+    return asked or half
 
 
 def _measure(args: argparse.Namespace, options: BenchOptions) -> Any:
@@ -117,6 +148,7 @@ def _measure(args: argparse.Namespace, options: BenchOptions) -> Any:
             order=args.order,
             rng=rng,
             progress=lambda line: print(f"measuring {line}", file=sys.stderr, flush=True),
+            together=args.together,
         )
 
     return measure

@@ -8,12 +8,19 @@ parallel, as in `pool`); each case is then measured once in every worker, the tw
 workers taking turns in ABBA order (A1 B1 B2 A2 A3 B3 ...: neither side is always first
 after the other) or in seeded random order within each pair. The timing core is the same
 worker and timer as a normal run; only the interpreter differs.
+
+`together` measures the two workers of a pair at the same time instead, each pinned to its
+own half of the CPUs (duet benchmarking, Bulej et al. 2020): both sides then live through the
+very same moments of the machine, not merely neighbouring ones, and the run takes about half
+as long, time that can buy more processes. The halves swap sides from one pair to the next,
+so a slower CPU does not always serve the same side.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +34,26 @@ from twinbench.measure.timing import TimingSettings
 
 SIDES = ("a", "b")
 ORDERS = ("abba", "random")
+# The order recorded for a pair measured at the same time (`together`).
+TOGETHER = "a+b"
+
+
+def cpu_halves(cpus: list[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Two disjoint halves of `cpus`, one per side of a pair measured together."""
+    if len(cpus) < 2:
+        raise ValueError(
+            f"measuring both sides together needs at least 2 CPUs, this process may use {len(cpus)}"
+        )
+    cpus = sorted(cpus)
+    half = len(cpus) // 2
+    return tuple(cpus[:half]), tuple(cpus[half : 2 * half])
+
+
+def usable_cpus() -> list[int]:
+    """The CPUs this process may run on (affinity aware)."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
 
 
 def interleaved_order(pairs: int, order: str, rng: random.Random) -> list[str]:
@@ -60,14 +87,22 @@ def measure_interleaved(
     rng: random.Random | None = None,
     numerics_dir: Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    together: bool = False,
 ) -> Interleaved:
-    """Measure every case in `processes` fresh workers per side, the sides interleaved."""
+    """Measure every case in `processes` fresh workers per side, the sides interleaved.
+
+    `together`: the two workers of each pair measure at the same time, on disjoint CPUs.
+    """
     rng = rng or random.Random(0)
+    halves = cpu_halves(usable_cpus()) if together else None
     measured = Interleaved()
     ordered = sorted(cases, key=execution_order)
     for framework, group in itertools.groupby(ordered, key=lambda case: case.framework):
         workers = {
-            side: [Worker(framework, threads, pythons[side]) for _ in range(processes)]
+            side: [
+                Worker(framework, threads, pythons[side], cpus=_pair_cpus(halves, side, index))
+                for index in range(processes)
+            ]
             for side in SIDES
         }
         try:
@@ -75,14 +110,29 @@ def measure_interleaved(
                 worker.wait_ready()
             for case in group:
                 progress(f"{case.id}")
+                if together:
+                    measured.orders[case.id] = [TOGETHER] * processes
+                    measured.results[case.id] = _measure_case_together(
+                        case, timing, workers, numerics_dir
+                    )
+                    continue
                 sequence = interleaved_order(processes, order, rng)
                 measured.orders[case.id] = sequence
                 measured.results[case.id] = _measure_case(
-                    case, timing, sequence, workers, pythons, (threads, numerics_dir)
+                    case, timing, sequence, workers, numerics_dir
                 )
         finally:
             _close_all(list(itertools.chain(*workers.values())))
     return measured
+
+
+def _pair_cpus(
+    halves: tuple[tuple[int, ...], tuple[int, ...]] | None, side: str, pair: int
+) -> tuple[int, ...] | None:
+    """The half of the CPUs a side's worker of `pair` runs on; the halves swap every pair."""
+    if halves is None:
+        return None
+    return halves[(pair + SIDES.index(side)) % 2]
 
 
 def _measure_case(
@@ -90,26 +140,53 @@ def _measure_case(
     timing: TimingSettings,
     sequence: list[str],
     workers: dict[str, list[Worker]],
-    pythons: Mapping[str, str],
-    settings: tuple[int, Path | None],
+    numerics_dir: Path | None,
 ) -> dict[str, list[CaseResult]]:
     """One case in every worker of both sides, in `sequence` order."""
-    threads, numerics_dir = settings
     results: dict[str, list[CaseResult]] = {side: [] for side in SIDES}
     for side in sequence:
-        index = len(results[side])
-        worker = workers[side][index]
-        if not worker.alive():  # a previous case killed it: a fresh one, same interpreter
-            worker.close()
-            worker = workers[side][index] = Worker(case.framework, threads, pythons[side])
-            worker.wait_ready()
-        try:
-            reply = worker.request(case, timing, 0, numerics_dir)
-        except WorkerDied as died:
-            results[side].append(CaseResult(case=case, status=Status.ERROR, reason=str(died)))
-            continue
-        results[side].append(result_from_json(reply["result"]))
+        worker = _alive(workers[side], len(results[side]))
+        worker.send(case, timing, 0, numerics_dir)
+        results[side].append(_receive(worker, case))
     return results
+
+
+def _measure_case_together(
+    case: Case,
+    timing: TimingSettings,
+    workers: dict[str, list[Worker]],
+    numerics_dir: Path | None,
+) -> dict[str, list[CaseResult]]:
+    """One case in every worker, the two workers of each pair at the same time."""
+    results: dict[str, list[CaseResult]] = {side: [] for side in SIDES}
+    for index in range(len(workers["a"])):
+        pair = {side: _alive(workers[side], index) for side in SIDES}
+        for worker in pair.values():
+            worker.send(case, timing, 0, numerics_dir)
+        for side, worker in pair.items():
+            results[side].append(_receive(worker, case))
+    return results
+
+
+def _alive(workers: list[Worker], index: int) -> Worker:
+    """The worker at `index`; a fresh one (same interpreter, CPUs) if a previous case killed it."""
+    worker = workers[index]
+    if not worker.alive():
+        worker.close()
+        worker = workers[index] = Worker(
+            worker.framework, worker.threads, worker.python, cpus=worker.cpus
+        )
+        worker.wait_ready()
+    return worker
+
+
+def _receive(worker: Worker, case: Case) -> CaseResult:
+    """The worker's result for `case`, or an error result when it died measuring it."""
+    try:
+        reply = worker.receive(case)
+    except WorkerDied as died:
+        return CaseResult(case=case, status=Status.ERROR, reason=str(died))
+    return result_from_json(reply["result"])
 
 
 def _close_all(workers: list[Worker]) -> None:

@@ -17,6 +17,10 @@ from twinbench.measure.gpu import worker_environment
 from twinbench.measure.timing import TimingSettings
 from twinbench.runners.twin_export import TWIN_CACHE_ENV
 
+# The CPUs a worker pins itself to before it imports its framework (execute/worker.py), so
+# that every thread the framework starts inherits them: "0,1".
+CPUS_ENV = "TWINBENCH_WORKER_CPUS"
+
 
 class WorkerDied(RuntimeError):
     """A worker exited (crash, kill by the OS) before answering."""
@@ -31,11 +35,13 @@ class Worker:
         threads: int,
         python: str | None = None,
         twin_cache: Path | None = None,
+        cpus: tuple[int, ...] | None = None,
     ) -> None:
-        self.framework = framework
+        self.framework, self.threads, self.python, self.cpus = framework, threads, python, cpus
         # Where a Keras worker finds the PyTorch twins' weights and FLOPs exported by a
         # torch-only child (runners/twin_export.py), shared so each is exported once.
         cache = {TWIN_CACHE_ENV: str(twin_cache)} if twin_cache else {}
+        pinned = {CPUS_ENV: ",".join(map(str, cpus))} if cpus else {}
         # The frameworks log a screenful at start-up; keep it out of the report, but at hand
         # for the error message when the worker dies.
         self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")  # noqa: SIM115 (closed in close())
@@ -47,7 +53,7 @@ class Worker:
             stderr=self.log,
             text=True,
             bufsize=1,
-            env=worker_environment() | cache,
+            env=worker_environment() | cache | pinned,
         )
 
     def wait_ready(self) -> None:
@@ -59,7 +65,14 @@ class Worker:
         self, case: Case, timing: TimingSettings, seed: int, numerics_dir: Path | None = None
     ) -> dict[str, Any]:
         """Send one case, wait for its reply."""
-        assert self.process.stdin is not None and self.process.stdout is not None
+        self.send(case, timing, seed, numerics_dir)
+        return self.receive(case)
+
+    def send(
+        self, case: Case, timing: TimingSettings, seed: int, numerics_dir: Path | None = None
+    ) -> None:
+        """Ask for one case without waiting: two workers can then measure at the same time."""
+        assert self.process.stdin is not None
         message = {
             "case": case.id,
             "timing": timing.as_dict(),
@@ -70,7 +83,11 @@ class Worker:
             self.process.stdin.write(json.dumps(message) + "\n")
             self.process.stdin.flush()
         except BrokenPipeError:
-            pass  # reported below as a dead worker
+            pass  # reported by receive() as a dead worker
+
+    def receive(self, case: Case) -> dict[str, Any]:
+        """The reply to the case sent; WorkerDied when the worker exited instead."""
+        assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line:
             code = self.process.wait()

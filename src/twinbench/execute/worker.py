@@ -37,6 +37,7 @@ from twinbench.execute.numerics import (
     reference_path,
     stored_output,
 )
+from twinbench.execute.pool import CPUS_ENV
 from twinbench.measure.gpu import load_nvml, telemetry, visible_handles
 from twinbench.measure.timing import TimingSettings
 from twinbench.runners import load_runner
@@ -179,8 +180,18 @@ def _start_runner(framework: str, threads: int) -> tuple[Runner | None, str | No
     return runner, None
 
 
+def pin_to_requested_cpus(setting: str | None) -> None:
+    """Pin this process to the CPUs the parent asked for (pool.CPUS_ENV), if any.
+
+    Done first, before the framework starts its thread pools: threads inherit the mask.
+    """
+    if setting and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {int(cpu) for cpu in setting.split(",")})
+
+
 def main() -> None:
     """Entry point: keep the real stdout for the protocol, send all other output to stderr."""
+    pin_to_requested_cpus(os.environ.get(CPUS_ENV))
     framework, threads = sys.argv[1], int(sys.argv[2])
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # C-level prints must not corrupt replies

@@ -15,6 +15,7 @@ from twinbench.core.cases import Case
 from twinbench.core.status import Outcome, Status
 from twinbench.execute.case import merge
 from twinbench.execute.environment import version_changes
+from twinbench.execute.interleave import TOGETHER
 from twinbench.gate.ab import UNSURE_ADVICE, WORDS, ABOutcome
 from twinbench.gate.compare import Comparison, GateSettings, Verdict
 from twinbench.gate.session_gate import record_comparison
@@ -47,8 +48,10 @@ def ab_lines(outcome: ABOutcome, environments: dict[str, dict[str, Any]]) -> lis
         if v.verdict != Outcome.MISSING
     ]
     headers = ("case", "B vs A", "A", "B", "B/A", "interval", "p", "detects >=", "note")
+    together = any(TOGETHER in order for orders in outcome.orders.values() for order in orders)
+    how = "each pair measured together on its own CPUs" if together else "interleaved"
     lines = [
-        f"A/B: B ({b.get('executable')}) against A ({a.get('executable')}), interleaved"
+        f"A/B: B ({b.get('executable')}) against A ({a.get('executable')}), {how}"
         f"{f'; {outcome.rounds} extra round(s)' if outcome.rounds else ''}"
         f"{f'; each look tested at p < {outcome.look_alpha:.2g}' if outcome.look_alpha else ''}",
         f"differences: {changes or 'none in the recorded versions (A/A, or model code)'}",

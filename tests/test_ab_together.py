@@ -1,0 +1,136 @@
+"""`twinbench ab --together`: both processes of a pair measure at once, on disjoint CPUs."""
+
+from __future__ import annotations
+
+import argparse
+from types import SimpleNamespace
+from typing import ClassVar
+
+import pytest
+from fixtures.ab import ENVIRONMENTS, fake_measure
+from fixtures.runs import measured
+
+from twinbench.bench.options import OptionError
+from twinbench.cli import ab as ab_command
+from twinbench.core.cases import Case
+from twinbench.execute import interleave
+from twinbench.execute.case import result_to_json
+from twinbench.execute.interleave import TOGETHER, cpu_halves, measure_interleaved
+from twinbench.gate.ab import run_ab
+from twinbench.gate.ab_record import ab_lines
+from twinbench.gate.settings import GateSettings
+from twinbench.measure.timing import TimingSettings
+
+CASES = [
+    Case.from_id("mlp-torch-eager-cpu-infer-fp32-b1"),
+    Case.from_id("mlp-torch-eager-cpu-infer-fp32-b64"),
+]
+TIMING = TimingSettings(warmup_s=0.0, min_sample_s=0.001, rounds=2)
+
+
+def test_the_cpus_split_into_two_disjoint_halves():
+    assert cpu_halves([1, 0]) == ((0,), (1,))
+    assert cpu_halves([0, 1, 2, 3, 4]) == ((0, 1), (2, 3))  # an odd one out stays idle
+    with pytest.raises(ValueError, match="needs at least 2 CPUs"):
+        cpu_halves([0])
+
+
+class FakeWorker:
+    """Records when each request is sent and answered, on one timeline shared by all."""
+
+    timeline: ClassVar[list[tuple[str, str, tuple[int, ...] | None]]] = []
+    process = SimpleNamespace(stdin=None)  # what _close_all looks at
+
+    def __init__(self, framework, threads, python=None, twin_cache=None, cpus=None):
+        self.framework, self.threads, self.python, self.cpus = framework, threads, python, cpus
+        self.sent: Case | None = None
+
+    def wait_ready(self):
+        pass
+
+    def alive(self):
+        return True
+
+    def send(self, case, timing, seed, numerics_dir=None):
+        self.sent = case
+        self.timeline.append(("send", self.python, self.cpus))
+
+    def receive(self, case):
+        assert self.sent == case
+        self.timeline.append(("receive", self.python, self.cpus))
+        (result,) = measured(case.id, 0.001, processes=1).processes
+        return {"result": result_to_json(result)}
+
+    def close(self):
+        pass
+
+
+def test_together_sends_to_both_workers_of_a_pair_before_reading_either(monkeypatch):
+    FakeWorker.timeline = []
+    monkeypatch.setattr(interleave, "Worker", FakeWorker)
+    monkeypatch.setattr(interleave, "usable_cpus", lambda: [0, 1])
+    result = measure_interleaved(
+        CASES[:1], TIMING, {"a": "python-a", "b": "python-b"}, processes=3, threads=1, together=True
+    )
+    (case_id,) = result.results
+    assert [len(result.results[case_id][side]) for side in ("a", "b")] == [3, 3]
+    assert result.orders[case_id] == [TOGETHER] * 3
+    pairs = [FakeWorker.timeline[i : i + 4] for i in range(0, 12, 4)]
+    for index, pair in enumerate(pairs):
+        assert [event for event, _, _ in pair] == ["send", "send", "receive", "receive"]
+        cpus = {python: cpus for _, python, cpus in pair}
+        assert cpus["python-a"] != cpus["python-b"]  # disjoint halves...
+        assert cpus["python-a"] == ((0,), (1,))[index % 2]  # ...that swap sides every pair
+
+
+def test_interleaved_sends_one_request_at_a_time_without_pinning(monkeypatch):
+    FakeWorker.timeline = []
+    monkeypatch.setattr(interleave, "Worker", FakeWorker)
+    measure_interleaved(CASES[:1], TIMING, {"a": "python-a", "b": "python-b"}, 2, threads=1)
+    events = [event for event, _, _ in FakeWorker.timeline]
+    assert events == ["send", "receive"] * 4
+    assert [python for _, python, _ in FakeWorker.timeline[::2]] == [
+        "python-a",
+        "python-b",
+        "python-b",
+        "python-a",
+    ]
+    assert {cpus for _, _, cpus in FakeWorker.timeline} == {None}
+
+
+def test_threads_together_default_to_half_the_cpus_and_may_not_exceed_it(monkeypatch):
+    monkeypatch.setattr(ab_command, "usable_cpus", lambda: [0, 1, 2, 3])
+    assert ab_command._threads_together(None) == 2
+    assert ab_command._threads_together(1) == 1
+    with pytest.raises(OptionError, match="half of the 4 CPUs: --threads 3 exceeds 2"):
+        ab_command._threads_together(3)
+    monkeypatch.setattr(ab_command, "usable_cpus", lambda: [0])
+    with pytest.raises(OptionError, match=r"--together: .*needs at least 2 CPUs"):
+        ab_command._threads_together(None)
+
+
+def test_together_on_one_cpu_is_refused_before_anything_is_measured(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(ab_command, "usable_cpus", lambda: [0])
+    parser = argparse.ArgumentParser()
+    ab_command.add_parser(parser.add_subparsers())
+    args = parser.parse_args(
+        ["ab", "--a", "python-a", "--b", "python-b", "--together", "--results-dir", str(tmp_path)]
+    )
+    assert args.handler(args) == 2
+    assert "needs at least 2 CPUs" in capsys.readouterr().err
+    assert not (tmp_path / "ab").exists()
+
+
+def test_the_table_says_the_pairs_were_measured_together():
+    calls: list[list[str]] = []
+    speeds = {case.id: {"a": 0.001, "b": 0.001} for case in CASES}
+
+    def measure(cases):
+        interleaved = fake_measure(speeds, calls, processes=6)(cases)
+        interleaved.orders = {case_id: [TOGETHER] * 6 for case_id in interleaved.orders}
+        return interleaved
+
+    outcome = run_ab(CASES, measure, GateSettings(), 6)
+    header = ab_lines(outcome, ENVIRONMENTS)[0]
+    assert "each pair measured together on its own CPUs" in header
+    assert "interleaved" not in header
