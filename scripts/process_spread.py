@@ -26,6 +26,7 @@ from typing import Any
 from scipy import stats as scipy_stats
 
 from twinbench.core.jsonfile import read_json
+from twinbench.execute.interleave import TOGETHER
 from twinbench.gate.stats import process_levels
 
 
@@ -38,7 +39,8 @@ def log_levels(bench: dict[str, Any]) -> list[float]:
 def pair_differences(a: list[float], b: list[float], orders: list[list[str]]) -> list[float]:
     """B minus A for the processes measured next to each other, round by round."""
     sequence = [side for round_order in orders for side in round_order]
-    pairs = len(sequence) // 2
+    # ABBA orders list each side; a pair measured together (ab --together) is one entry.
+    pairs = sequence.count("a") + sequence.count(TOGETHER)
     if len(a) != pairs or len(b) != pairs:  # a process failed: the pairing is lost
         return []
     return [b[index] - a[index] for index in range(pairs)]
