@@ -13,10 +13,11 @@ from fixtures.runs import measured
 from twinbench.bench.options import OptionError
 from twinbench.cli import ab as ab_command
 from twinbench.core.cases import Case
+from twinbench.core.status import Outcome, Status
 from twinbench.execute import interleave
-from twinbench.execute.case import result_to_json
-from twinbench.execute.interleave import TOGETHER, cpu_halves, measure_interleaved
-from twinbench.gate.ab import run_ab
+from twinbench.execute.case import CaseResult, result_to_json
+from twinbench.execute.interleave import TOGETHER, Interleaved, cpu_halves, measure_interleaved
+from twinbench.gate.ab import look_alpha, run_ab
 from twinbench.gate.ab_record import ab_lines
 from twinbench.gate.settings import GateSettings
 from twinbench.measure.timing import TimingSettings
@@ -134,3 +135,53 @@ def test_the_table_says_the_pairs_were_measured_together():
     header = ab_lines(outcome, ENVIRONMENTS)[0]
     assert "each pair measured together on its own CPUs" in header
     assert "interleaved" not in header
+
+
+def test_looks_of_pairs_spend_alpha_only_where_a_sign_flip_can_decide():
+    # 6, 12, 18 pairs: 6 cannot go below 1/64, so the other two share 0.01.
+    assert look_alpha(6, 2, 0.01, paired=True) == pytest.approx(0.005)
+    assert look_alpha(6, 2, 0.01) == pytest.approx(0.01 / 3)  # 6 against 6 processes can
+
+
+def pairs_measure(factor: float, calls: list[int], fail_pair: int | None = None):
+    """Pairs whose two processes share a moment (levels over a 2x range), B `factor` slower."""
+    moments = [1.0, 1.9, 1.3, 1.6, 1.1, 2.0]
+
+    def result(case: Case, level: float, failed: bool) -> CaseResult:
+        if failed:
+            return CaseResult(case=case, status=Status.ERROR, reason="worker died")
+        (ok,) = measured(case.id, level, processes=1).processes
+        return ok
+
+    def measure(cases: list[Case]) -> Interleaved:
+        calls.append(len(cases))
+        results = {
+            case.id: {
+                "a": [result(case, 1e-3 * m, False) for m in moments],
+                "b": [
+                    result(case, 1e-3 * m * factor, i == fail_pair) for i, m in enumerate(moments)
+                ],
+            }
+            for case in cases
+        }
+        return Interleaved(results, {case.id: [TOGETHER] * len(moments) for case in cases})
+
+    return measure
+
+
+def test_pairs_measured_together_are_judged_as_pairs():
+    calls: list[int] = []
+    outcome = run_ab(CASES[:1], pairs_measure(1.25, calls), GateSettings(), 6, paired=True)
+    (verdict,) = outcome.verdicts
+    assert verdict.verdict == Outcome.REGRESSION  # 12 pairs, all slower: p = 1/4096
+    assert verdict.note == "12 pairs measured together"
+    assert calls == [1, 1]  # 6 pairs cannot decide at 0.005: one round
+    unpaired = run_ab(CASES[:1], pairs_measure(1.25, []), GateSettings(), 6)
+    assert unpaired.verdicts[0].verdict != Outcome.REGRESSION  # the moments drown it
+
+
+def test_a_pair_with_a_failed_side_drops_out():
+    outcome = run_ab(
+        CASES[:1], pairs_measure(1.25, [], fail_pair=0), GateSettings(), 6, paired=True
+    )
+    assert outcome.verdicts[0].note == "10 pairs measured together"

@@ -68,9 +68,11 @@ def add_parser(commands: Any) -> None:
         "--together",
         action="store_true",
         help="measure the A and the B process of each pair at the same time, each pinned to "
-        "its own half of the CPUs (duet benchmarking): both sides live through the very same "
-        "moments, and the run takes about half as long. --threads defaults to half the CPUs "
-        "and may not exceed it; --order does not apply",
+        "its own half of the CPUs (duet benchmarking), and judge B against A pair by pair: "
+        "both sides live through the very same moments, so a pair's ratio varies less than "
+        "either side, and a pair costs the time of one process. --processes (pairs) "
+        "defaults to twice the profile's, the time an interleaved run spends; --threads "
+        "defaults to half the CPUs and may not exceed it; --order does not apply",
     )
     add_bench_options(parser.add_argument)
     add_gate_options(parser.add_argument)
@@ -83,7 +85,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         options = resolve_options(lambda name: getattr(args, name, None), Path.cwd())
         if args.together:
-            options = replace(options, threads=_threads_together(args.threads))
+            threads = _threads_together(args.threads)
+            # Twice the processes: a pair measured together costs one process's time.
+            options = replace(
+                options, threads=threads, processes=args.processes or 2 * options.processes
+            )
         environments = {"a": describe_environment(args.a), "b": describe_environment(args.b)}
     except (OptionError, EnvironmentProblem) as problem:
         error(NAME, str(problem))
@@ -100,7 +106,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     started = datetime.now(UTC).isoformat()
     outcome = run_ab(
-        build_matrix(options.selection), _measure(args, options), options.gate, options.processes
+        build_matrix(options.selection),
+        _measure(args, options),
+        options.gate,
+        options.processes,
+        paired=args.together,
     )
     print("\n".join(ab_lines(outcome, environments)))
     from twinbench.results.metadata import collect_metadata  # imports both frameworks

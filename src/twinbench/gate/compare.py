@@ -15,7 +15,7 @@ from typing import Any
 
 from twinbench.core.status import VERDICT_AS_IS, Outcome, fails
 from twinbench.gate.settings import GateSettings
-from twinbench.gate.stats import compare_processes, typical_level
+from twinbench.gate.stats import RatioEstimate, compare_processes, typical_level
 from twinbench.measure.probe import probe_seconds
 from twinbench.results.metadata import (
     IDENTITY_FIELDS,
@@ -183,6 +183,18 @@ def judge_samples(
     if scale != 1.0:
         current = tuple(tuple(s / scale for s in process) for process in current)
     estimate = compare_processes(baseline, current, confidence=1 - 2 * settings.alpha)
+    levels = (typical_level(baseline), current_level_s)
+    return judge_estimate(case_id, estimate, levels, settings, scale)
+
+
+def judge_estimate(
+    case_id: str,
+    estimate: RatioEstimate,
+    levels: tuple[float, float],
+    settings: GateSettings,
+    scale: float = 1.0,
+) -> Verdict:
+    """ok / faster / regression from an estimate; `levels`: baseline and current level."""
     threshold = settings.threshold_for(case_id)
     verdict, p_value = Outcome.OK, estimate.p_slower
     if estimate.ratio >= threshold and estimate.p_slower < settings.alpha:
@@ -192,8 +204,8 @@ def judge_samples(
     return Verdict(
         case_id,
         verdict,
-        baseline_level_s=typical_level(baseline),
-        current_level_s=current_level_s,
+        baseline_level_s=levels[0],
+        current_level_s=levels[1],
         ratio=estimate.ratio,
         raw_ratio=estimate.ratio * scale,
         p_value=p_value,
