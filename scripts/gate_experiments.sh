@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The targets of issue #14, measured on a quiet machine (no other jobs, not even at nice 19:
-# PyTorch's OpenMP threads suffer from them). About 5 hours with the quick profile on 2
+# PyTorch's OpenMP threads suffer from them). About 7 hours with the quick profile on 2
 # cores; every step appends its duration to $OUT/log.txt, and a rerun with the same OUT skips
 # the steps the log says are done (a session can end mid-way).
 #   scripts/gate_experiments.sh OUT [PYTHON]
@@ -28,11 +28,14 @@ timed() {
 # Three processes a side, as many as a plain run: interleaving, not more processes, is meant to
 # cancel the spells (its cost against a plain run: docs/gate.md).
 AB=("$PY" -m twinbench.cli ab --processes 3 --a "$PY")
+# Each A/B pair measured at the same time on its own half of the CPUs, judged pair by pair:
+# 6 pairs cost what 3 a side interleaved do.
+DUET=("$PY" -m twinbench.cli ab --together --processes 6 --confirm-rounds 2 --a "$PY")
 
 # 1. Calm: a baseline; a plain A/A gate run against it (also the cost reference); the gate
 #    with the slowdown; an A/A A/B run (its cost against the plain run) and an injected one
 #    (whether it finds the slowdown); the spread between processes at one thread, and the
-#    injected A/B run again at one thread.
+#    injected A/B run again at one thread; the injected A/B run with the pairs together.
 timed calm-baseline "$PY" -m pytest benches -q --results-dir "$OUT/calm" --save-baseline
 timed calm-plain "$PY" -m pytest benches -q --results-dir "$OUT/calm"
 TWINBENCH_INJECT_SLOWDOWN="$INJECT" timed calm-gate-slowed "$PY" -m pytest benches -q --results-dir "$OUT/calm"
@@ -40,6 +43,7 @@ timed calm-ab-aa "${AB[@]}" --b "$PY" --results-dir "$OUT/calm"
 timed calm-ab-slowed "${AB[@]}" --b "$SLOW" --results-dir "$OUT/calm"
 timed calm-threads1 "$PY" -m pytest benches -q --results-dir "$OUT/calm-t1" --save-baseline --threads 1
 timed calm-ab-slowed-threads1 "${AB[@]}" --b "$SLOW" --threads 1 --results-dir "$OUT/calm-t1"
+timed calm-duet-slowed "${DUET[@]}" --b "$SLOW" --results-dir "$OUT/calm-duet"
 # 2. Under noise: a baseline and 5 A/A gate runs against it (scripts/window_study.py then
 #    judges the same runs against --baseline-window's pooling), then A/A and injected A/B runs.
 noise 10800 1 gate
@@ -50,4 +54,6 @@ for i in 1 2 3 4 5; do
 done
 timed noisy-ab-aa "${AB[@]}" --b "$PY" --results-dir "$OUT/noisy"
 timed noisy-ab-slowed "${AB[@]}" --b "$SLOW" --results-dir "$OUT/noisy"
+timed noisy-duet-aa "${DUET[@]}" --b "$PY" --results-dir "$OUT/noisy-duet"
+timed noisy-duet-slowed "${DUET[@]}" --b "$SLOW" --results-dir "$OUT/noisy-duet"
 log done

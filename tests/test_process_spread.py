@@ -55,3 +55,9 @@ def test_an_ab_file_reports_the_sides_and_the_pairs(tmp_path, capsys):
     assert side == pytest.approx(statistics.stdev(math.log(x) for x in b_levels), abs=1e-3)
     assert " 0.000" in out.split(CASE)[1]  # the pair differences are all ln 1.25
     assert "median pair spread 0.000" in out
+
+
+def test_pairs_measured_together_are_one_order_entry_each():
+    script = load_script("process_spread")
+    a, b = [0.0, 0.1, 0.2], [0.5, 0.7, 0.9]
+    assert script.pair_differences(a, b, [["a+b"] * 3]) == pytest.approx([0.5, 0.6, 0.7])
