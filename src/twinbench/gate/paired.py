@@ -22,7 +22,13 @@ from itertools import product
 import numpy as np
 from scipy import stats as scipy_stats
 
-from twinbench.gate.stats import PERMUTATIONS, ProcessSamples, RatioEstimate, process_levels
+from twinbench.gate.stats import (
+    PERMUTATIONS,
+    ProcessSamples,
+    RatioEstimate,
+    process_levels,
+    tail_p_values,
+)
 
 
 def pair_log_ratios(a: ProcessSamples, b: ProcessSamples) -> np.ndarray:
@@ -54,14 +60,7 @@ def sign_flip_p_values(ratios: np.ndarray) -> tuple[float, float]:
     """One-sided p-values (slower, faster) of the mean log ratio, each pair's sign flipped."""
     signs = _signs(len(ratios))
     means = signs @ ratios / len(ratios)
-    observed = float(np.mean(ratios))
-    tolerance = 1e-12 * max(1.0, abs(observed))
-    # Enumerating includes the observed signs; when sampling, count the observed once.
-    extra = 0 if len(signs) < PERMUTATIONS else 1
-    total = len(signs) + extra
-    slower = (np.sum(means >= observed - tolerance) + extra) / total
-    faster = (np.sum(means <= observed + tolerance) + extra) / total
-    return float(slower), float(faster)
+    return tail_p_values(means, float(np.mean(ratios)), sampled=len(signs) >= PERMUTATIONS)
 
 
 def smallest_pair_p_value(pairs: int) -> float:

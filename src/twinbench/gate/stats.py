@@ -145,12 +145,19 @@ def permutation_p_values(base: np.ndarray, curr: np.ndarray) -> tuple[float, flo
     observed = float(fast_half_mean(curr) - fast_half_mean(base))
     splits = _splits(len(values), n_b)
     differences = fast_half_mean(values[splits[:, n_b:]]) - fast_half_mean(values[splits[:, :n_b]])
+    return tail_p_values(differences, observed, sampled=len(splits) >= PERMUTATIONS)
+
+
+def tail_p_values(permuted: np.ndarray, observed: float, sampled: bool) -> tuple[float, float]:
+    """One-sided p-values (slower, faster): the share of `permuted` at least as extreme.
+
+    Enumerating all permutations includes the observed one; a `sampled` set counts it once.
+    """
     tolerance = 1e-12 * max(1.0, abs(observed))
-    # The observed split is among the splits when enumerating; count it once when sampling.
-    extra = 0 if len(splits) < PERMUTATIONS else 1
-    total = len(splits) + extra
-    slower = (np.sum(differences >= observed - tolerance) + extra) / total
-    faster = (np.sum(differences <= observed + tolerance) + extra) / total
+    extra = 1 if sampled else 0
+    total = len(permuted) + extra
+    slower = (np.sum(permuted >= observed - tolerance) + extra) / total
+    faster = (np.sum(permuted <= observed + tolerance) + extra) / total
     return float(slower), float(faster)
 
 
