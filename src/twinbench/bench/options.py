@@ -6,7 +6,6 @@ script), pytest-benchmark style, so the two can never drift apart.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +29,7 @@ from twinbench.core.cases import (
     PRECISIONS,
     SIZES,
 )
+from twinbench.core.cpus import usable_cpus
 from twinbench.zoo import MODEL_NAMES
 
 
@@ -44,9 +44,7 @@ def per_framework_variants() -> str:
 
 def available_cpus() -> int:
     """CPUs this process may run on (affinity aware), the default thread count."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    return len(usable_cpus())
 
 
 def add_bench_options(addoption: Callable[..., Any], prefix: str = "") -> None:

@@ -19,14 +19,9 @@ from twinbench.bench.options import (
 from twinbench.bench.resolve import BenchOptions, resolve_options
 from twinbench.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error
 from twinbench.core.cases import Case, build_matrix
+from twinbench.core.cpus import usable_cpus
 from twinbench.execute.environment import EnvironmentProblem, describe_environment, incomparable
-from twinbench.execute.interleave import (
-    ORDERS,
-    Interleaved,
-    cpu_halves,
-    measure_interleaved,
-    usable_cpus,
-)
+from twinbench.execute.interleave import ORDERS, Interleaved, cpu_halves, measure_interleaved
 from twinbench.gate.ab import run_ab
 from twinbench.gate.ab_record import ab_lines, ab_run, failed_verdicts
 from twinbench.results.storage import write_run
@@ -87,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         options = resolve_options(lambda name: getattr(args, name, None), Path.cwd())
         if args.together:
             threads = _threads_together(args.threads)
-            # Twice the processes: a pair measured together costs one process's time.
+            # Twice the processes: a pair whose sides run at once costs one process's time.
             options = replace(
                 options, threads=threads, processes=args.processes or 2 * options.processes
             )

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from twinbench.core.cases import Case, execution_order
+from twinbench.core.cpus import usable_cpus
 from twinbench.core.status import Status
 from twinbench.execute.case import CaseResult, result_from_json
 from twinbench.execute.pool import Worker, WorkerDied
@@ -34,7 +34,7 @@ from twinbench.measure.timing import TimingSettings
 
 SIDES = ("a", "b")
 ORDERS = ("abba", "random")
-# The order recorded for a pair measured at the same time (`together`).
+# What `orders` holds for a pair whose two sides ran at the same time (`together`).
 TOGETHER = "a+b"
 
 
@@ -47,13 +47,6 @@ def cpu_halves(cpus: list[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     cpus = sorted(cpus)
     half = len(cpus) // 2
     return tuple(cpus[:half]), tuple(cpus[half : 2 * half])
-
-
-def usable_cpus() -> list[int]:
-    """The CPUs this process may run on (affinity aware)."""
-    if hasattr(os, "sched_getaffinity"):
-        return sorted(os.sched_getaffinity(0))
-    return list(range(os.cpu_count() or 1))
 
 
 def interleaved_order(pairs: int, order: str, rng: random.Random) -> list[str]:
