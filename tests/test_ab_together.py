@@ -185,3 +185,50 @@ def test_a_pair_with_a_failed_side_drops_out():
         CASES[:1], pairs_measure(1.25, [], fail_pair=0), GateSettings(), 6, paired=True
     )
     assert outcome.verdicts[0].note == "10 pairs measured together"
+
+
+def rounds_of_pairs(ratios_per_look: list[list[float]], calls: list[int]):
+    """Pairs at shared moments whose B/A ratios are given look by look (the last one repeats)."""
+    moments = [1.0, 1.9, 1.3, 1.6, 1.1, 2.0]
+
+    def measure(cases: list[Case]) -> Interleaved:
+        ratios = ratios_per_look[min(len(calls), len(ratios_per_look) - 1)]
+        calls.append(len(cases))
+        results = {
+            case.id: {
+                "a": [measured(case.id, 1e-3 * m, processes=1).processes[0] for m in moments],
+                "b": [
+                    measured(case.id, 1e-3 * m * r, processes=1).processes[0]
+                    for m, r in zip(moments, ratios, strict=True)
+                ],
+            }
+            for case in cases
+        }
+        return Interleaved(results, {case.id: [TOGETHER] * len(moments) for case in cases})
+
+    return measure
+
+
+# Six pair ratios whose median reads inside the 1.10 threshold but that spread so wide a
+# slowdown of 1.10 or more is still likely.
+WIDE_INSIDE = [1.55, 0.85, 1.05, 0.9, 1.35, 1.0]
+
+
+def test_a_look_does_not_call_a_case_the_same_while_a_slowdown_is_still_likely():
+    calls: list[int] = []
+    look_after = [WIDE_INSIDE, [1.25] * 6]
+    outcome = run_ab(CASES[:1], rounds_of_pairs(look_after, calls), GateSettings(), 6, paired=True)
+    assert len(calls) > 1  # the first look's `same` was not settled: more rounds
+    assert outcome.verdicts[0].verdict == Outcome.REGRESSION
+
+
+def test_a_tight_same_ends_at_the_first_look_and_a_wide_one_at_the_last():
+    calls: list[int] = []
+    tight = [[1.01, 0.99, 1.0, 1.02, 0.98, 1.0]]
+    outcome = run_ab(CASES[:1], rounds_of_pairs(tight, calls), GateSettings(), 6, paired=True)
+    assert calls == [1] and outcome.verdicts[0].verdict == Outcome.OK
+    calls = []
+    rounds = GateSettings(confirm_rounds=2)
+    outcome = run_ab(CASES[:1], rounds_of_pairs([WIDE_INSIDE], calls), rounds, 6, paired=True)
+    assert calls == [1, 1, 1]  # open at every look before the last...
+    assert outcome.verdicts[0].verdict == Outcome.OK  # ...where inside the threshold is same

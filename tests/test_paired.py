@@ -60,3 +60,14 @@ def test_pairs_need_as_many_a_as_b_processes_and_two_to_be_judged():
     lone = compare_pairs(processes([1.0]), processes([2.0]))
     assert lone.ratio == pytest.approx(2.0) and lone.p_slower == 1.0
     assert math.isnan(lone.low)
+    assert lone.upper_bound(0.8) == math.inf  # no spread: nothing bounds it
+
+
+def test_the_one_sided_bound_is_student_around_the_mean_pair_log_ratio():
+    ratios = [1.1, 0.9, 1.05, 0.95, 1.2, 0.85]
+    estimate = compare_pairs(processes([1.0] * 6), processes(ratios))
+    logs = np.log(ratios)
+    se = np.std(logs, ddof=1) / math.sqrt(6)
+    expected = math.exp(np.mean(logs) + 0.9195 * se)  # t(5) at 0.8: 0.9195
+    assert estimate.upper_bound(0.8) == pytest.approx(expected, rel=1e-3)
+    assert estimate.upper_bound(0.99) == pytest.approx(estimate.high, rel=1e-9)  # 98% central

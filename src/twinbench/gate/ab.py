@@ -3,9 +3,10 @@
 The same statistics as the gate (stats.py: ratio of the medians of process levels, a
 permutation test over processes, an interval and the smallest detectable effect), with A as
 the baseline and B as the current side. A case reads faster or slower only when the ratio
-passes the threshold and is significant; inside the threshold it is the same. A case beyond
-the threshold but not significant is measured again in fresh interleaved processes (rounds),
-the processes pooled. The looks share alpha (Bonferroni, `look_alpha`), so looking again
+passes the threshold and is significant. It reads the same when the ratio is inside the
+threshold and a slowdown as large as the threshold is unlikely (`settled`); at the last look,
+whenever the ratio is inside. Any other case is measured again in fresh interleaved processes
+(rounds), the processes pooled. The looks share alpha (Bonferroni, `look_alpha`), so looking again
 does not raise the false-alarm rate whatever the stopping rule. Still undecided after the
 last round: unsure. No "two agreeing rounds" rule here: in an interleaved measurement a slow
 spell hits both sides, so the pooled evidence is not fooled by it the way a stored baseline
@@ -22,10 +23,15 @@ from twinbench.core.cases import Case
 from twinbench.core.status import Outcome, Status
 from twinbench.execute.case import CaseResult
 from twinbench.execute.interleave import SIDES, Interleaved
-from twinbench.gate.compare import GateSettings, Verdict, judge_estimate, judge_samples
+from twinbench.gate.compare import GateSettings, Verdict, judge_estimate
 from twinbench.gate.confirm import Processes
 from twinbench.gate.paired import compare_pairs, smallest_pair_p_value
-from twinbench.gate.stats import smallest_p_value, typical_level
+from twinbench.gate.stats import (
+    RatioEstimate,
+    compare_processes,
+    smallest_p_value,
+    typical_level,
+)
 
 # How the A/B command words the gate's outcomes: B against A.
 WORDS: dict[str, str] = {
@@ -39,6 +45,13 @@ UNSURE_ADVICE = (
     " quieter machine; or accept that a difference this small is below what this machine"
     " can show"
 )
+
+# A look calls a case the same before its last look only when the one-sided bound of the
+# ratio at this confidence lies below the threshold. 80%: the power the detectable effect is
+# quoted at. Without it, a look that cannot yet decide `slower` (the first look of 6 pairs)
+# still ended a slowed case whose few pairs happened to read inside the threshold. Slower
+# only: a speed-up missed costs the user nothing, and each case kept open costs a round.
+SETTLED_CONFIDENCE = 0.8
 
 # Measures the given cases once more, interleaved, in fresh processes of both sides.
 MeasureAB = Callable[[list[Case]], Interleaved]
@@ -84,6 +97,14 @@ def look_alpha(processes: int, rounds: int, alpha: float, paired: bool = False) 
     return alpha / len(sizes)
 
 
+@dataclass(frozen=True)
+class Look:
+    """One case judged at one look, and whether another round may still change it."""
+
+    verdict: Verdict
+    open: bool
+
+
 def judge_ab(
     case_id: str,
     a: list[CaseResult],
@@ -91,7 +112,7 @@ def judge_ab(
     settings: GateSettings,
     last_look: bool,
     paired: bool = False,
-) -> Verdict:
+) -> Look:
     """B against A at one look, at `settings.alpha`; `last_look`: undecided becomes unsure.
 
     `paired`: the i-th A and B results were measured together; pairs with a failed side drop.
@@ -100,24 +121,39 @@ def judge_ab(
         a, b = _whole_pairs(a, b)
     a_processes, b_processes = processes_of(a), processes_of(b)
     if not a_processes or not b_processes:
-        failed = next((r for r in [*a, *b] if r.status != Status.OK), None)
-        if failed is not None and failed.status == Status.SKIPPED:
-            return Verdict(case_id, Outcome.MISSING, note=failed.reason or "skipped")
-        status = Outcome.OOM if failed and failed.status == Status.OOM else Outcome.ERROR
-        return Verdict(case_id, status, note=(failed.reason if failed else None) or "no samples")
+        return Look(_unmeasured(case_id, [*a, *b]), open=False)
+    confidence = 1 - 2 * settings.alpha
     if paired:
-        estimate = compare_pairs(a_processes, b_processes, confidence=1 - 2 * settings.alpha)
-        levels = (typical_level(a_processes), typical_level(b_processes))
-        verdict = judge_estimate(case_id, estimate, levels, settings)
+        estimate = compare_pairs(a_processes, b_processes, confidence)
         note = f"{len(a_processes)} pairs measured together"
     else:
-        verdict = judge_samples(case_id, a_processes, b_processes, settings)
+        estimate = compare_processes(a_processes, b_processes, confidence)
         note = f"{len(a_processes)} A and {len(b_processes)} B processes"
-    verdict = replace(verdict, note=note)
+    levels = (typical_level(a_processes), typical_level(b_processes))
+    verdict = replace(judge_estimate(case_id, estimate, levels, settings), note=note)
     if undecided(verdict, settings) and last_look:
         note = f"{note}, not significant at p < {settings.alpha:.2g}"
-        return replace(verdict, verdict=Outcome.UNSURE, note=note)
-    return verdict
+        return Look(replace(verdict, verdict=Outcome.UNSURE, note=note), open=False)
+    still_open = undecided(verdict, settings) or not settled(verdict, estimate, settings)
+    return Look(verdict, open=still_open and not last_look)
+
+
+def settled(verdict: Verdict, estimate: RatioEstimate, settings: GateSettings) -> bool:
+    """Whether a verdict other than `same` was reached, or a `same` that more pairs or
+    processes are unlikely to turn into `slower` (SETTLED_CONFIDENCE)."""
+    if verdict.verdict != Outcome.OK:
+        return True
+    threshold = settings.threshold_for(verdict.case_id)
+    return estimate.upper_bound(SETTLED_CONFIDENCE) < threshold
+
+
+def _unmeasured(case_id: str, results: list[CaseResult]) -> Verdict:
+    """The verdict of a case that one side could not measure at all: why not."""
+    failed = next((r for r in results if r.status != Status.OK), None)
+    if failed is not None and failed.status == Status.SKIPPED:
+        return Verdict(case_id, Outcome.MISSING, note=failed.reason or "skipped")
+    status = Outcome.OOM if failed and failed.status == Status.OOM else Outcome.ERROR
+    return Verdict(case_id, status, note=(failed.reason if failed else None) or "no samples")
 
 
 def _whole_pairs(
@@ -160,11 +196,11 @@ def run_ab(
     outcome.look_alpha = looks.alpha
     by_id = {case.id: case for case in cases}
     last = settings.confirm_rounds == 0
-    verdicts = {
+    judged = {
         cid: judge_ab(cid, *_sides(outcome, cid), looks, last, paired) for cid in first.results
     }
     for round_index in range(settings.confirm_rounds):
-        pending = [cid for cid, v in verdicts.items() if undecided(v, settings)]
+        pending = [cid for cid, look in judged.items() if look.open]
         if not pending:
             break
         again = measure([by_id[cid] for cid in pending])
@@ -174,8 +210,8 @@ def run_ab(
             for side in SIDES:
                 outcome.results[cid][side] += again.results.get(cid, {}).get(side, [])
             outcome.orders[cid].append(again.orders.get(cid, []))
-            verdicts[cid] = judge_ab(cid, *_sides(outcome, cid), looks, last, paired)
-    outcome.verdicts = list(verdicts.values())
+            judged[cid] = judge_ab(cid, *_sides(outcome, cid), looks, last, paired)
+    outcome.verdicts = [look.verdict for look in judged.values()]
     return outcome
 
 

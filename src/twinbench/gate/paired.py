@@ -52,7 +52,7 @@ def compare_pairs(a: ProcessSamples, b: ProcessSamples, confidence: float = 0.98
     mean = float(np.mean(ratios))
     half = scipy_stats.t.ppf(1 - (1 - confidence) / 2, dof) * se if se > 0 else 0.0
     return RatioEstimate(
-        ratio, p_slower, p_faster, se, dof, math.exp(mean - half), math.exp(mean + half)
+        ratio, p_slower, p_faster, se, dof, math.exp(mean - half), math.exp(mean + half), mean
     )
 
 

@@ -59,6 +59,15 @@ class RatioEstimate:
     # Central interval of the ratio at the requested confidence (NaN when not estimable).
     low: float
     high: float
+    # Student's centre: the mean log ratio the interval is built around (NaN: not estimable).
+    log_mean: float = float("nan")
+
+    def upper_bound(self, confidence: float) -> float:
+        """One-sided upper confidence bound of the ratio (inf when not estimable)."""
+        if not (math.isfinite(self.log_se) and math.isfinite(self.log_mean)):
+            return math.inf
+        t = scipy_stats.t.ppf(confidence, self.dof)
+        return math.exp(self.log_mean + t * self.log_se)
 
     def minimum_detectable(self, alpha: float, threshold: float) -> float | None:
         """Smallest slowdown flagged with 80% power at this noise (never below threshold).
@@ -126,7 +135,7 @@ def compare_processes(
     diff = float(np.mean(curr) - np.mean(base))
     half = scipy_stats.t.ppf(1 - (1 - confidence) / 2, dof) * se if se > 0 else 0.0
     return RatioEstimate(
-        ratio, p_slower, p_faster, se, dof, math.exp(diff - half), math.exp(diff + half)
+        ratio, p_slower, p_faster, se, dof, math.exp(diff - half), math.exp(diff + half), diff
     )
 
 
