@@ -23,7 +23,7 @@ from twinbench.core.cases import Case
 from twinbench.core.jsonfile import read_json
 from twinbench.core.status import Status
 from twinbench.execute.case import CaseResult
-from twinbench.execute.interleave import TOGETHER, Interleaved
+from twinbench.execute.interleave import TOGETHER, Interleaved, measured_together
 from twinbench.gate.ab import run_ab
 from twinbench.gate.settings import GateSettings
 from twinbench.measure.timing import Measurement
@@ -39,12 +39,14 @@ def stored_processes(bench: dict[str, Any]) -> list[list[float]]:
 def rejudge(run: dict[str, Any], pairs: int, rounds: int, paired: bool) -> dict[str, str]:
     """Case id -> the replayed verdict (or UNREPLAYABLE)."""
     ab = run["twinbench"]["ab"]
-    if any(TOGETHER not in order for orders in ab["orders"].values() for order in orders):
+    in_pairs = {cid for cid, orders in ab["orders"].items() if measured_together(orders)}
+    if not in_pairs:
         raise SystemExit("not an `ab --together` run file: its processes do not form pairs")
     sides = {bench["param"]: {"b": stored_processes(bench)} for bench in run["benchmarks"]}
     for bench in ab["a_benchmarks"]:
         sides[bench["param"]]["a"] = stored_processes(bench)
-    measured = {cid: s for cid, s in sides.items() if s.get("a") and s.get("b")}
+    # Only the cases measured in pairs (not the CUDA cases, which took turns).
+    measured = {cid: s for cid, s in sides.items() if cid in in_pairs and s.get("a") and s.get("b")}
     served: collections.Counter[str] = collections.Counter()
     ran_out: set[str] = set()
 

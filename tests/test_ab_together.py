@@ -232,3 +232,57 @@ def test_a_tight_same_ends_at_the_first_look_and_a_wide_one_at_the_last():
     outcome = run_ab(CASES[:1], rounds_of_pairs([WIDE_INSIDE], calls), rounds, 6, paired=True)
     assert calls == [1, 1, 1]  # open at every look before the last...
     assert outcome.verdicts[0].verdict == Outcome.OK  # ...where inside the threshold is same
+
+
+def test_pairs_measure_together_by_default_on_two_cpus_and_take_turns_on_one(monkeypatch):
+    monkeypatch.setattr(ab_command, "usable_cpus", lambda: [0, 1])
+    assert ab_command._mode(None, None) == (True, "abba")
+    assert ab_command._mode(False, None) == (False, "abba")  # --interleaved
+    assert ab_command._mode(None, "random") == (False, "random")  # an order means turns
+    with pytest.raises(OptionError, match="--order applies when the sides take turns"):
+        ab_command._mode(True, "random")
+    monkeypatch.setattr(ab_command, "usable_cpus", lambda: [0])
+    assert ab_command._mode(None, None) == (False, "abba")
+
+
+def test_together_and_interleaved_exclude_each_other():
+    parser = argparse.ArgumentParser()
+    ab_command.add_parser(parser.add_subparsers())
+    with pytest.raises(SystemExit):
+        parser.parse_args(["ab", "--a", "x", "--b", "y", "--together", "--interleaved"])
+    assert parser.parse_args(["ab", "--a", "x", "--b", "y"]).together is None
+    assert parser.parse_args(["ab", "--a", "x", "--b", "y", "--interleaved"]).together is False
+
+
+CUDA_CASE = Case.from_id("mlp-torch-eager-cuda-infer-fp32-b1")
+
+
+def test_cuda_cases_take_turns_even_when_pairs_measure_together(monkeypatch):
+    FakeWorker.timeline = []
+    monkeypatch.setattr(interleave, "Worker", FakeWorker)
+    monkeypatch.setattr(interleave, "usable_cpus", lambda: [0, 1])
+    result = measure_interleaved(
+        [CASES[0], CUDA_CASE], TIMING, {"a": "pa", "b": "pb"}, processes=2, threads=1, together=True
+    )
+    assert result.orders[CASES[0].id] == [TOGETHER] * 2
+    assert result.orders[CUDA_CASE.id] == ["a", "b", "b", "a"]
+    cuda_events = [event for event, _, _ in FakeWorker.timeline[8:]]  # after the CPU case's
+    assert cuda_events == ["send", "receive"] * 4  # one side at a time on the one card
+
+
+def test_in_a_together_run_alternated_cases_are_judged_side_against_side():
+    calls: list[int] = []
+    together = rounds_of_pairs([[1.25] * 6], calls)
+
+    def measure(cases: list[Case]) -> Interleaved:
+        measured = together(cases)
+        for case in cases:
+            if case.device == "cuda":
+                measured.orders[case.id] = ["a", "b", "b", "a"] * 3
+        return measured
+
+    outcome = run_ab([CASES[0], CUDA_CASE], measure, GateSettings(), 6, paired=True)
+    notes = {v.case_id: v.note for v in outcome.verdicts}
+    assert notes[CASES[0].id].endswith("pairs measured together")
+    assert "A and" in notes[CUDA_CASE.id] and "alternated (one GPU)" in notes[CUDA_CASE.id]
+    assert outcome.look_alpha == look_alpha(6, 3, 0.01, paired=True)  # the plan of pairs

@@ -27,8 +27,8 @@ def wrapper(path, environment: str = ""):
     return str(path)
 
 
-@pytest.mark.parametrize("together", [[], ["--together"]], ids=["interleaved", "together"])
-def test_a_doubled_step_reads_slower_and_an_unchanged_case_does_not(together, tmp_path, capsys):
+@pytest.mark.parametrize("mode", ["interleaved", "together"])
+def test_a_doubled_step_reads_slower_and_an_unchanged_case_does_not(mode, tmp_path, capsys):
     a = wrapper(tmp_path / "python-a")
     b = wrapper(tmp_path / "python-b", "TWINBENCH_INJECT_SLOWDOWN='*-b1=2.0'")
     status = main(
@@ -52,7 +52,7 @@ def test_a_doubled_step_reads_slower_and_an_unchanged_case_does_not(together, tm
             "2",
             "--results-dir",
             str(tmp_path),
-            *together,
+            f"--{mode}",
         ]
     )
     out = capsys.readouterr().out
@@ -63,4 +63,4 @@ def test_a_doubled_step_reads_slower_and_an_unchanged_case_does_not(together, tm
     assert verdicts[UNCHANGED] != "regression", out
     assert status == 1  # a slower case fails the command
     assert any(line.startswith(SLOWED) and " slower " in line for line in out.splitlines())
-    assert run["settings"]["order"] == ("together" if together else "abba")
+    assert run["settings"]["order"] == ("abba" if mode == "interleaved" else "together")

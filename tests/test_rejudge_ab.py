@@ -38,3 +38,14 @@ def test_a_run_file_of_interleaved_processes_is_refused():
     script = load_script("rejudge_ab")
     with pytest.raises(SystemExit, match="not an `ab --together` run file"):
         script.rejudge(together_run(1, order="a"), 6, 2, paired=True)
+
+
+def test_cases_that_took_turns_in_a_together_run_are_left_out():
+    script = load_script("rejudge_ab")
+    run = together_run(3)
+    cuda = "mlp-torch-eager-cuda-infer-fp32-b1"
+    turns = {**entry([1e-3] * 6), "param": cuda}
+    run["benchmarks"].append(turns)
+    run["twinbench"]["ab"]["a_benchmarks"].append(turns)
+    run["twinbench"]["ab"]["orders"][cuda] = [["a", "b", "b", "a"] * 3]
+    assert script.rejudge(run, 6, 2, paired=True) == {CASE: "regression"}

@@ -34,42 +34,55 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         NAME,
         help="interleaved A/B: is Python environment B faster or slower than A, per case?",
-        description="Measure each selected case in alternating fresh worker processes of two "
-        "Python environments (two venvs with different framework versions, or two checkouts "
-        "of the model code: give each interpreter, or a wrapper script that sets PYTHONPATH), "
-        "A B B A ..., so both sides live through the same slow spells of the machine, and "
-        "judge B against A with the gate's statistics: faster, same, slower, or unsure when "
-        "undecided after the extra rounds (--confirm-rounds). Each side gets as many "
-        "processes as a plain run (quick: 3), unless --processes says otherwise; a case "
-        "that reads slower or faster is measured again, interleaved, before it is judged. On a "
-        "machine with few cores, --threads 1 makes fresh processes agree more closely, so "
-        "smaller differences show, and --together (each pair at the same time, judged as a "
-        "pair) showed more still (docs/gate.md). "
-        "Writes one run file holding both sides under RESULTS/ab/<machine>/ (not history/: "
-        "B is not this machine's usual stack). Refuses two environments that cannot be "
-        "compared (twinbench or a selected framework missing, another run-file format). "
-        "--normalise-by-probe and --baseline-window do not apply here. Exit status 1 when a "
-        "case is slower (with --strict-gate also unsure, error, missing).",
+        description="Measure each selected case in fresh worker processes of two Python "
+        "environments (two venvs with different framework versions, or two checkouts of the "
+        "model code: give each interpreter, or a wrapper script that sets PYTHONPATH), so both "
+        "sides live through the same slow spells of the machine, and judge B against A with "
+        "the gate's statistics: faster, same, slower, or unsure when undecided after the extra "
+        "rounds (--confirm-rounds). On a machine with 2 or more CPUs the A and the B process "
+        "of each pair measure at the same time, each on its own half of the CPUs, and B is "
+        "judged against A pair by pair (--together, the default there); elsewhere, or with "
+        "--interleaved, the two sides take turns, A B B A ..., each side getting as many "
+        "processes as a plain run (quick: 3). CUDA cases always take turns: the two sides "
+        "would share one card. A case is measured again before it is judged while a look "
+        "leaves it open: beyond the threshold but not yet significant, or inside it while a "
+        "slowdown as large as the threshold is still likely (docs/gate.md has the figures "
+        "behind these choices). Writes one run file holding both sides under "
+        "RESULTS/ab/<machine>/ (not history/: B is not this machine's usual stack). Refuses "
+        "two environments that cannot be compared (twinbench or a selected framework "
+        "missing, another run-file format). --normalise-by-probe and --baseline-window do not "
+        "apply here. Exit status 1 when a case is slower (with --strict-gate also unsure, "
+        "error, missing).",
     )
     parser.add_argument("--a", required=True, metavar="PYTHON_A", help="interpreter of A")
     parser.add_argument("--b", required=True, metavar="PYTHON_B", help="interpreter of B")
-    parser.add_argument(
-        "--order",
-        choices=ORDERS,
-        default="abba",
-        help="abba: A B B A A B ...; random: each A/B pair in seeded random order (default abba)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of --order random (default 0)")
-    parser.add_argument(
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
         "--together",
         action="store_true",
+        default=None,
         help="measure the A and the B process of each pair at the same time, each pinned to "
         "its own half of the CPUs (duet benchmarking), and judge B against A pair by pair: "
         "both sides live through the very same moments, so a pair's ratio varies less than "
         "either side, and a pair costs the time of one process. --processes (pairs) "
         "defaults to twice the profile's, the time an interleaved run spends; --threads "
-        "defaults to half the CPUs and may not exceed it; --order does not apply",
+        "defaults to half the CPUs and may not exceed it. The default on 2 or more CPUs",
     )
+    mode.add_argument(
+        "--interleaved",
+        dest="together",
+        action="store_false",
+        help="let the two sides take turns instead (--order), each with all the CPUs: for "
+        "cases that need every core, or to compare with runs made that way",
+    )
+    parser.add_argument(
+        "--order",
+        choices=ORDERS,
+        default=None,
+        help="with --interleaved (which it implies): abba: A B B A A B ...; random: each A/B "
+        "pair in seeded random order (default abba)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of --order random (default 0)")
     add_bench_options(parser.add_argument)
     add_gate_options(parser.add_argument)
     add_results_dir(parser.add_argument)
@@ -80,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     """Check the environments, measure interleaved, judge, print, write the run file."""
     try:
         options = resolve_options(lambda name: getattr(args, name, None), Path.cwd())
+        args.together, args.order = _mode(args.together, args.order)
         if args.together:
             threads = _threads_together(args.threads)
             # Twice the processes: a pair whose sides run at once costs one process's time.
@@ -100,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
             "fewer with --frameworks",
         )
         return EXIT_USAGE
+    print(_announce(args.together, options), file=sys.stderr, flush=True)
     started = datetime.now(UTC).isoformat()
     outcome = run_ab(
         build_matrix(options.selection),
@@ -127,6 +142,32 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed_verdicts(outcome.verdicts, args.strict_gate) else EXIT_OK
 
 
+def _mode(together: bool | None, order: str | None) -> tuple[bool, str]:
+    """Whether pairs measure together, and the turn order otherwise, from what was asked.
+
+    Together unless asked otherwise (--interleaved, or an --order), or the machine has a
+    single CPU: pairs measured together found more of a slowdown than turns did, calm and
+    under noise, in about the same time (docs/gate.md).
+    """
+    if together and order is not None:
+        raise OptionError("--order applies when the sides take turns, not with --together")
+    if together is None:
+        together = order is None and len(usable_cpus()) >= 2
+    return together, order or "abba"
+
+
+def _announce(together: bool, options: BenchOptions) -> str:
+    """What the run is about to do, so that a long measurement does not start unexplained."""
+    if together:
+        how = (
+            f"{options.processes} pairs a case, the two processes of each at the same time "
+            f"on halves of the CPUs, {options.threads} thread(s) each (--interleaved: take turns)"
+        )
+    else:
+        how = f"{options.processes} processes a side, taking turns, {options.threads} thread(s)"
+    return f"{NAME}: {how}"
+
+
 def _threads_together(asked: int | None) -> int:
     """Threads per worker when a pair shares the machine: at most the CPUs of one half."""
     try:
@@ -136,7 +177,7 @@ def _threads_together(asked: int | None) -> int:
     if asked is not None and asked > half:
         raise OptionError(
             f"--together gives each side half of the {2 * half} CPUs: --threads {asked} "
-            f"exceeds {half}"
+            f"exceeds {half} (--interleaved gives each side all of them)"
         )
     return asked or half
 

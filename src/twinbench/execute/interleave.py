@@ -13,7 +13,8 @@ worker and timer as a normal run; only the interpreter differs.
 own half of the CPUs (duet benchmarking, Bulej et al. 2020): both sides then live through the
 very same moments of the machine, not merely neighbouring ones, and the run takes about half
 as long, time that can buy more processes. The halves swap sides from one pair to the next,
-so a slower CPU does not always serve the same side.
+so a slower CPU does not always serve the same side. CUDA cases alternate even then: the two
+sides would share one card, and a B that keeps it busier would slow A down with it.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def measure_interleaved(
 ) -> Interleaved:
     """Measure every case in `processes` fresh workers per side, the sides interleaved.
 
-    `together`: the two workers of each pair measure at the same time, on disjoint CPUs.
+    `together`: the two workers of each pair measure CPU cases at the same time, on disjoint
+    CPUs (`measured_together` tells which cases were).
     """
     rng = rng or random.Random(0)
     halves = cpu_halves(usable_cpus()) if together else None
@@ -103,7 +105,7 @@ def measure_interleaved(
                 worker.wait_ready()
             for case in group:
                 progress(f"{case.id}")
-                if together:
+                if together and case.device == "cpu":
                     measured.orders[case.id] = [TOGETHER] * processes
                     measured.results[case.id] = _measure_case_together(
                         case, timing, workers, numerics_dir
@@ -117,6 +119,11 @@ def measure_interleaved(
         finally:
             _close_all(list(itertools.chain(*workers.values())))
     return measured
+
+
+def measured_together(orders: list[list[str]]) -> bool:
+    """Whether every pair of a case's looks ran its two sides at the same time."""
+    return bool(orders) and all(side == TOGETHER for order in orders for side in order)
 
 
 def _pair_cpus(

@@ -10,8 +10,8 @@ whenever the ratio is inside. Any other case is measured again in fresh interlea
 does not raise the false-alarm rate whatever the stopping rule. Still undecided after the
 last round: unsure. No "two agreeing rounds" rule here: in an interleaved measurement a slow
 spell hits both sides, so the pooled evidence is not fooled by it the way a stored baseline
-is. Pairs measured together (`paired`) are judged as pairs instead (paired.py): their two
-processes shared every moment, so the pair's ratio is the measurement.
+is. Pairs measured together (`paired`, CPU cases) are judged as pairs instead (paired.py):
+their two processes shared every moment, so the pair's ratio is the measurement.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from twinbench.core.cases import Case
 from twinbench.core.status import Outcome, Status
 from twinbench.execute.case import CaseResult
-from twinbench.execute.interleave import SIDES, Interleaved
+from twinbench.execute.interleave import SIDES, Interleaved, measured_together
 from twinbench.gate.compare import GateSettings, Verdict, judge_estimate
 from twinbench.gate.confirm import Processes
 from twinbench.gate.paired import compare_pairs, smallest_pair_p_value
@@ -187,18 +187,29 @@ def run_ab(
     """Measure, judge, and re-measure undecided cases in up to `confirm_rounds` rounds.
 
     `processes`: how many a side each call of `measure` plans, for sharing alpha. `paired`:
-    `measure` measures each A/B pair together, and pairs are judged as pairs.
+    `measure` measures each A/B pair of a CPU case together; such pairs are judged as pairs,
+    and the cases it alternated (CUDA) side against side, each at its own look alpha.
     """
-    alpha = look_alpha(processes, settings.confirm_rounds, settings.alpha, paired)
-    looks = replace(settings, alpha=alpha)
+    alphas = {
+        together: look_alpha(processes, settings.confirm_rounds, settings.alpha, together)
+        for together in {False, paired}
+    }
     first = measure(cases)
     outcome = ABOutcome([], first.results, {k: [v] for k, v in first.orders.items()})
-    outcome.look_alpha = looks.alpha
+    outcome.look_alpha = alphas[paired]
     by_id = {case.id: case for case in cases}
+
+    def judge(case_id: str, last: bool) -> Look:
+        as_pairs = paired and measured_together(outcome.orders[case_id])
+        looks = replace(settings, alpha=alphas[as_pairs])
+        look = judge_ab(case_id, *_sides(outcome, case_id), looks, last, as_pairs)
+        if paired and not as_pairs and look.verdict.ratio is not None:
+            note = f"{look.verdict.note}, alternated (one GPU), each look at p < {looks.alpha:.2g}"
+            look = replace(look, verdict=replace(look.verdict, note=note))
+        return look
+
     last = settings.confirm_rounds == 0
-    judged = {
-        cid: judge_ab(cid, *_sides(outcome, cid), looks, last, paired) for cid in first.results
-    }
+    judged = {cid: judge(cid, last) for cid in first.results}
     for round_index in range(settings.confirm_rounds):
         pending = [cid for cid, look in judged.items() if look.open]
         if not pending:
@@ -210,7 +221,7 @@ def run_ab(
             for side in SIDES:
                 outcome.results[cid][side] += again.results.get(cid, {}).get(side, [])
             outcome.orders[cid].append(again.orders.get(cid, []))
-            judged[cid] = judge_ab(cid, *_sides(outcome, cid), looks, last, paired)
+            judged[cid] = judge(cid, last)
     outcome.verdicts = [look.verdict for look in judged.values()]
     return outcome
 
