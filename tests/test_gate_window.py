@@ -99,3 +99,24 @@ def test_the_option_reaches_the_gate_settings():
     args = parser.parse_args(["--baseline-window", "7"])
     assert gate_settings(lambda name: getattr(args, name)).baseline_window == 7
     assert gate_settings(lambda name: getattr(parser.parse_args([]), name)).baseline_window == 0
+
+
+def started(run, day):
+    run["twinbench"]["started"] = f"2026-12-0{day}T00:00:00+00:00"
+    return run
+
+
+def test_check_pools_the_runs_that_started_before_the_run_it_judges(tmp_path, capsys):
+    from twinbench.cli import main
+
+    for day in (1, 2, 3):
+        store(tmp_path, f"2026120{day}T000000Z", started(run_with({CASE: 1e-4}), day))
+    store(tmp_path, "20261205T000000Z", started(run_with({CASE: 2e-4}), 5))  # judged
+    store(tmp_path, "20261206T000000Z", started(run_with({CASE: 2e-4}), 6))  # came after
+    judged = tmp_path / "history" / machine_slug(METADATA) / "20261205T000000Z.json"
+    status = main(["check", str(judged), "--baseline-window", "7"])
+    out = capsys.readouterr().out
+    assert status == 1, out  # 2x against the three earlier runs, not against itself
+    assert "baseline pooled from the last 3 run(s) in" in out
+    assert main(["check", str(judged)]) == 0  # no saved baseline and no window: nothing
+    assert "no baseline at" in capsys.readouterr().out

@@ -11,8 +11,13 @@ from twinbench.bench.options import add_gate_options, add_results_dir
 from twinbench.bench.resolve import gate_settings
 from twinbench.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, results_dir
 from twinbench.gate.compare import compare_runs
-from twinbench.gate.session_gate import GateOutcome, apply_confirmations, verdict_lines
-from twinbench.results.baselines import baseline_path, find_baseline
+from twinbench.gate.session_gate import (
+    GateOutcome,
+    apply_confirmations,
+    choose_baseline,
+    verdict_lines,
+)
+from twinbench.results.baselines import baseline_path, pooled_run_count
 from twinbench.results.storage import RunFileError, read_run
 
 NAME = "check"
@@ -30,7 +35,9 @@ def add_parser(commands: Any) -> None:
         "since the baseline are named above the verdicts and judged (--like-for-like refuses "
         "them). Suspects that pytest re-measured are confirmed from the re-measurement stored "
         "in RUN; `check` itself measures nothing, so others stay "
-        "unconfirmed regressions.",
+        "unconfirmed regressions. With --baseline-window N the baseline is pooled from the "
+        "last N runs of RUN's machine identity in the history that started before RUN "
+        "(falling back to the saved baseline while there are none).",
     )
     parser.add_argument("run", type=Path, metavar="RUN", help="run file to judge")
     parser.add_argument("--baseline", type=Path, metavar="FILE", help="baseline or run file")
@@ -42,26 +49,28 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the verdicts; exit 1 when they fail the run."""
     baseline: dict[str, Any] | None
+    settings = gate_settings(lambda name: getattr(args, name))
+    notes: list[str] = []
     try:
         current = read_run(args.run)
         if args.baseline is not None:
             baseline, source = read_run(args.baseline), args.baseline
+            if settings.baseline_window:
+                notes.append("--baseline-window does not apply: --baseline names the file")
         else:
             folder = baseline_folder(args)
-            identity_id = current["twinbench"]["identity_id"]
-            source = find_baseline(folder, identity_id)
-            baseline = read_run(source) if source is not None else None
+            baseline, source, notes = choose_baseline(current, folder, settings)
             if baseline is None:
-                looked = baseline_path(folder, identity_id)
+                looked = baseline_path(folder, current["twinbench"]["identity_id"])
                 print(f"no baseline at {looked} (looked in {_why(args)})")
     except (RunFileError, MissingFolder) as problem:
         error(NAME, str(problem))
         return EXIT_USAGE
-    settings = gate_settings(lambda name: getattr(args, name))
     comparison = compare_runs(baseline, current, settings)
     if baseline is not None:
         apply_confirmations(baseline, current, comparison, settings)
-    print("\n".join(verdict_lines(GateOutcome(comparison, source))))
+    pooled = pooled_run_count(baseline) if baseline else 0
+    print("\n".join(verdict_lines(GateOutcome(comparison, source, pooled, notes))))
     for line in explanation_lines(comparison, settings):
         print(line)
     return EXIT_FAILED if comparison.failed(args.strict_gate) else EXIT_OK

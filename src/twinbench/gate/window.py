@@ -11,7 +11,9 @@ a regression of the case, or found it significantly faster, starts a new level, 
 levels would make the baseline a blend of two codes. That run itself belongs to the new level
 and stays in. (Like Perfherder's alerts, a confirmed regression therefore fails one night and
 becomes the baseline of the next ones: it has been reported, in the run file and the nightly
-issue.) Runs are read newest first and only until the window is full.
+issue.) Runs are read newest first and only until the window is full, and only runs that
+started before the judged one count: `twinbench check` judges runs that already lie in the
+history, and a run is no baseline of itself or of what came before it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import copy
 import statistics
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +61,8 @@ def comparable_runs(
         except RunFileError as error:  # named under the verdicts, never silently dropped
             unreadable.append(f"{path.name} ({error})")
             continue
-        if stored["twinbench"]["identity_id"] == identity_id:
+        same_machine = stored["twinbench"]["identity_id"] == identity_id
+        if same_machine and _started_before(stored, run):
             found.append((path.name, stored))
         if len(found) == window:
             break
@@ -90,6 +94,14 @@ def window_baseline(results_dir: Path, run: dict[str, Any], window: int) -> Wind
     baseline["benchmarks"] = [_refresh(bench) for bench in pooled.values()]
     baseline["twinbench"]["pooled_runs"] = [name for name, _ in found]
     return Window(baseline, folder, [name for name, _ in found], unreadable)
+
+
+def _started_before(stored: dict[str, Any], run: dict[str, Any]) -> bool:
+    """Whether `stored` started before `run` did (either time unknown: taken as before)."""
+    times = [r["twinbench"].get("started") for r in (stored, run)]
+    if not all(times):
+        return True
+    return datetime.fromisoformat(times[0]) < datetime.fromisoformat(times[1])
 
 
 def _changed_cases(run: dict[str, Any]) -> set[str]:
