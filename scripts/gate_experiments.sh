@@ -25,9 +25,9 @@ timed() {
   "$@" > "$OUT/$name.txt" 2>&1 || true
   log "$name: $((SECONDS - start)) s"
 }
-# Three processes a side, as many as a plain run: interleaving, not more processes, is meant to
-# cancel the spells (its cost against a plain run: docs/gate.md).
-AB=("$PY" -m twinbench.cli ab --processes 3 --a "$PY")
+# The sides taking turns, three processes a side, as many as a plain run: interleaving, not
+# more processes, is meant to cancel the spells (its cost against a plain run: docs/gate.md).
+AB=("$PY" -m twinbench.cli ab --interleaved --processes 3 --a "$PY")
 # Each A/B pair measured at the same time on its own half of the CPUs, judged pair by pair:
 # 6 pairs cost what 3 a side interleaved do.
 DUET=("$PY" -m twinbench.cli ab --together --processes 6 --confirm-rounds 2 --a "$PY")
@@ -35,7 +35,7 @@ DUET=("$PY" -m twinbench.cli ab --together --processes 6 --confirm-rounds 2 --a 
 # 1. Calm: a baseline; a plain A/A gate run against it (also the cost reference); the gate
 #    with the slowdown; an A/A A/B run (its cost against the plain run) and an injected one
 #    (whether it finds the slowdown); the spread between processes at one thread, and the
-#    injected A/B run again at one thread; the injected A/B run with the pairs together.
+#    injected A/B run again at one thread; injected and A/A A/B runs with the pairs together.
 timed calm-baseline "$PY" -m pytest benches -q --results-dir "$OUT/calm" --save-baseline
 timed calm-plain "$PY" -m pytest benches -q --results-dir "$OUT/calm"
 TWINBENCH_INJECT_SLOWDOWN="$INJECT" timed calm-gate-slowed "$PY" -m pytest benches -q --results-dir "$OUT/calm"
@@ -44,6 +44,7 @@ timed calm-ab-slowed "${AB[@]}" --b "$SLOW" --results-dir "$OUT/calm"
 timed calm-threads1 "$PY" -m pytest benches -q --results-dir "$OUT/calm-t1" --save-baseline --threads 1
 timed calm-ab-slowed-threads1 "${AB[@]}" --b "$SLOW" --threads 1 --results-dir "$OUT/calm-t1"
 timed calm-duet-slowed "${DUET[@]}" --b "$SLOW" --results-dir "$OUT/calm-duet"
+timed calm-duet-aa "${DUET[@]}" --b "$PY" --results-dir "$OUT/calm-duet"
 # 2. Under noise: a baseline and 5 A/A gate runs against it (scripts/window_study.py then
 #    judges the same runs against --baseline-window's pooling), then A/A and injected A/B runs.
 noise 10800 1 gate
