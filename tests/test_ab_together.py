@@ -286,3 +286,11 @@ def test_in_a_together_run_alternated_cases_are_judged_side_against_side():
     assert notes[CASES[0].id].endswith("pairs measured together")
     assert "A and" in notes[CUDA_CASE.id] and "alternated (one GPU)" in notes[CUDA_CASE.id]
     assert outcome.look_alpha == look_alpha(6, 3, 0.01, paired=True)  # the plan of pairs
+
+
+def test_the_command_says_up_front_how_it_measures():
+    options = SimpleNamespace(processes=6, threads=1)
+    together = ab_command._announce(True, options)  # type: ignore[arg-type]
+    assert together.startswith("ab: 6 pairs a case") and "--interleaved" in together
+    turns = ab_command._announce(False, SimpleNamespace(processes=3, threads=2))  # type: ignore[arg-type]
+    assert turns == "ab: 3 processes a side, taking turns, 2 thread(s)"
