@@ -146,8 +146,8 @@ def _mode(together: bool | None, order: str | None) -> tuple[bool, str]:
     """Whether pairs measure together, and the turn order otherwise, from what was asked.
 
     Together unless asked otherwise (--interleaved, or an --order), or the machine has a
-    single CPU: pairs measured together found more of a slowdown than turns did, calm and
-    under noise, in about the same time (docs/gate.md).
+    single CPU: on a calm 2-core machine, pairs measured together found more of a slowdown
+    than turns did, in less time (docs/gate.md).
     """
     if together and order is not None:
         raise OptionError("--order applies when the sides take turns, not with --together")
