@@ -17,7 +17,7 @@ from twinbench.core.status import Outcome, Status
 from twinbench.execute import interleave
 from twinbench.execute.case import CaseResult, result_to_json
 from twinbench.execute.interleave import TOGETHER, Interleaved, cpu_halves, measure_interleaved
-from twinbench.gate.ab import look_alpha, run_ab
+from twinbench.gate.ab import RUN_ALPHA, case_alpha, look_alpha, run_ab
 from twinbench.gate.ab_record import ab_lines
 from twinbench.gate.settings import GateSettings
 from twinbench.measure.timing import TimingSettings
@@ -232,6 +232,51 @@ def test_a_tight_same_ends_at_the_first_look_and_a_wide_one_at_the_last():
     outcome = run_ab(CASES[:1], rounds_of_pairs([WIDE_INSIDE], calls), rounds, 6, paired=True)
     assert calls == [1, 1, 1]  # open at every look before the last...
     assert outcome.verdicts[0].verdict == Outcome.OK  # ...where inside the threshold is same
+
+
+def test_the_cases_of_a_run_share_its_false_alarm_rate():
+    assert case_alpha(0.01, 1) == 0.01  # alone, a case keeps the gate's alpha
+    assert case_alpha(0.01, 34) == pytest.approx(RUN_ALPHA / 34)
+    for cases in range(1, 200):
+        assert cases * case_alpha(0.01, cases) <= RUN_ALPHA + 1e-12
+
+
+MANY_CASES = [Case.from_id(f"mlp-torch-eager-cpu-infer-fp32-b{n}") for n in range(1, 35)]
+# 12 pair ratios 1.17x slower but two: the sign-flip p of their mean lies between what one
+# case alone is tested at (0.01) and its share of a run of 34 (0.05 / 34).
+TWO_AGAINST = [[1.17] * 6, [1.17, 0.9, 1.17, 1.17, 0.93, 1.17]]
+
+
+def test_a_case_slower_at_the_gates_alpha_is_not_when_34_cases_share_the_run():
+    one_look = GateSettings(confirm_rounds=1)
+    alone = run_ab(CASES[:1], rounds_of_pairs(TWO_AGAINST, []), one_look, 6, paired=True)
+    (verdict,) = alone.verdicts
+    assert verdict.verdict == Outcome.REGRESSION
+    assert verdict.p_value is not None and RUN_ALPHA / 34 < verdict.p_value < 0.01
+    many = run_ab(MANY_CASES, rounds_of_pairs(TWO_AGAINST, []), one_look, 6, paired=True)
+    assert {v.verdict for v in many.verdicts} == {Outcome.UNSURE}
+    assert many.cases_judged == 34 and many.look_alpha == pytest.approx(RUN_ALPHA / 34)
+    header = ab_lines(many, ENVIRONMENTS)[0]
+    assert "any of the 34 cases slower in at most 5% of runs" in header
+
+
+def test_a_clear_slowdown_still_decides_on_the_second_look_of_a_34_case_run():
+    calls: list[int] = []
+    rounds = GateSettings(confirm_rounds=2)
+    outcome = run_ab(MANY_CASES, rounds_of_pairs([[1.25] * 6], calls), rounds, 6, paired=True)
+    assert calls == [34, 34]
+    assert {v.verdict for v in outcome.verdicts} == {Outcome.REGRESSION}
+
+
+def test_cases_a_side_skipped_do_not_share_the_false_alarm_rate():
+    def measure(cases: list[Case]) -> Interleaved:
+        pairs = rounds_of_pairs([[1.0] * 6], [])(cases)
+        skipped = CaseResult(case=cases[1], status=Status.SKIPPED, reason="no GPU")
+        pairs.results[cases[1].id]["b"] = [skipped] * 6
+        return pairs
+
+    outcome = run_ab(MANY_CASES[:3], measure, GateSettings(), 6, paired=True)
+    assert outcome.cases_judged == 2 and outcome.case_alpha == 0.01
 
 
 def test_pairs_measure_together_by_default_on_two_cpus_and_take_turns_on_one(monkeypatch):

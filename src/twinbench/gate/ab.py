@@ -6,12 +6,14 @@ the baseline and B as the current side. A case reads faster or slower only when 
 passes the threshold and is significant. It reads the same when the ratio is inside the
 threshold and a slowdown as large as the threshold is unlikely (`settled`); at the last look,
 whenever the ratio is inside. Any other case is measured again in fresh interleaved processes
-(rounds), the processes pooled. The looks share alpha (Bonferroni, `look_alpha`), so looking again
-does not raise the false-alarm rate whatever the stopping rule. Still undecided after the
-last round: unsure. No "two agreeing rounds" rule here: in an interleaved measurement a slow
-spell hits both sides, so the pooled evidence is not fooled by it the way a stored baseline
-is. Pairs measured together (`paired`, CPU cases) are judged as pairs instead (paired.py):
-their two processes shared every moment, so the pair's ratio is the measurement.
+(rounds), the processes pooled. The cases share a run-wide false-alarm rate and each case's
+looks its share (Bonferroni, `case_alpha` and `look_alpha`), so neither the number of cases
+nor looking again raises the chance that unchanged code reads slower anywhere, whatever the
+stopping rule. Still undecided after the last round: unsure. No "two agreeing rounds" rule
+here: in an interleaved measurement a slow spell hits both sides, so the pooled evidence is
+not fooled by it the way a stored baseline is. Pairs measured together (`paired`, CPU
+cases) are judged as pairs instead (paired.py): their two processes shared every moment, so
+the pair's ratio is the measurement.
 """
 
 from __future__ import annotations
@@ -53,6 +55,13 @@ UNSURE_ADVICE = (
 # only: a speed-up missed costs the user nothing, and each case kept open costs a round.
 SETTLED_CONFIDENCE = 0.8
 
+# An A/B run of unchanged code reads any case slower at most this often. A run judges many
+# cases at once, and every `slower` fails it: tested at the gate's per-case alpha of 0.01, a
+# run of the quick profile's 34 cases would read at least one unchanged case slower in
+# 1 - 0.99**34 = 29% of runs. 5%: on a calm machine a slowdown of 25% still decides on the
+# second look of 6 pairs (12 pairs, all slower: p = 1/4096, below 0.05 / 34 / 2).
+RUN_ALPHA = 0.05
+
 # Measures the given cases once more, interleaved, in fresh processes of both sides.
 MeasureAB = Callable[[list[Case]], Interleaved]
 
@@ -67,11 +76,24 @@ class ABOutcome:
     rounds: int = 0
     # The significance level every look was tested at (look_alpha).
     look_alpha: float | None = None
+    # How many cases shared the run-wide false-alarm rate, and each one's share (case_alpha).
+    cases_judged: int = 0
+    case_alpha: float | None = None
 
 
 def processes_of(results: list[CaseResult]) -> Processes:
     """The samples of each process that measured the case."""
     return tuple(tuple(r.measurement.samples) for r in results if r.measurement)
+
+
+def case_alpha(alpha: float, cases: int) -> float:
+    """Each case's share of the false-alarm rate when `cases` are judged in one run.
+
+    The gate's `alpha`, or less, so that the cases between them spend at most RUN_ALPHA
+    (Bonferroni: it holds whatever the cases' dependence, and a case measured alone keeps the
+    gate's alpha).
+    """
+    return min(alpha, RUN_ALPHA / max(cases, 1))
 
 
 def look_alpha(processes: int, rounds: int, alpha: float, paired: bool = False) -> float:
@@ -186,16 +208,20 @@ def run_ab(
 ) -> ABOutcome:
     """Measure, judge, and re-measure undecided cases in up to `confirm_rounds` rounds.
 
-    `processes`: how many a side each call of `measure` plans, for sharing alpha. `paired`:
+    `processes`: how many a side each call of `measure` plans, for sharing alpha. The cases
+    that both sides measured on the first look share RUN_ALPHA (`case_alpha`): which cases a
+    side skips depends on the machine, not on the timings. `paired`:
     `measure` measures each A/B pair of a CPU case together; such pairs are judged as pairs,
     and the cases it alternated (CUDA) side against side, each at its own look alpha.
     """
-    alphas = {
-        together: look_alpha(processes, settings.confirm_rounds, settings.alpha, together)
-        for together in {False, paired}
-    }
     first = measure(cases)
     outcome = ABOutcome([], first.results, {k: [v] for k, v in first.orders.items()})
+    outcome.cases_judged = sum(_both_sides_measured(sides) for sides in first.results.values())
+    outcome.case_alpha = case_alpha(settings.alpha, outcome.cases_judged)
+    alphas = {
+        together: look_alpha(processes, settings.confirm_rounds, outcome.case_alpha, together)
+        for together in {False, paired}
+    }
     outcome.look_alpha = alphas[paired]
     by_id = {case.id: case for case in cases}
 
@@ -224,6 +250,10 @@ def run_ab(
             judged[cid] = judge(cid, last)
     outcome.verdicts = [look.verdict for look in judged.values()]
     return outcome
+
+
+def _both_sides_measured(sides: dict[str, list[CaseResult]]) -> bool:
+    return all(any(r.measurement for r in sides.get(side, [])) for side in SIDES)
 
 
 def _sides(outcome: ABOutcome, case_id: str) -> tuple[list[CaseResult], list[CaseResult]]:

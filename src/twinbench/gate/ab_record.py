@@ -53,7 +53,7 @@ def ab_lines(outcome: ABOutcome, environments: dict[str, dict[str, Any]]) -> lis
     lines = [
         f"A/B: B ({b.get('executable')}) against A ({a.get('executable')}), {how}"
         f"{f'; {outcome.rounds} extra round(s)' if outcome.rounds else ''}"
-        f"{f'; each look tested at p < {outcome.look_alpha:.2g}' if outcome.look_alpha else ''}",
+        f"{_alphas(outcome)}",
         f"differences: {changes or 'none in the recorded versions (A/A, or model code)'}",
         "",
         format_table(headers, rows),
@@ -64,6 +64,18 @@ def ab_lines(outcome: ABOutcome, environments: dict[str, dict[str, Any]]) -> lis
         lines += [f"UNSURE {v.case_id}: {v.ratio or 0:.2f}x, {v.note}" for v in unsure]
         lines.append(f"what to do about {len(unsure)} unsure case(s): {UNSURE_ADVICE}")
     return lines
+
+
+def _alphas(outcome: ABOutcome) -> str:
+    """The significance of each look, and the run-wide false-alarm rate it keeps."""
+    if not outcome.look_alpha:
+        return ""
+    text = f"; each look tested at p < {outcome.look_alpha:.2g}"
+    if outcome.cases_judged > 1 and outcome.case_alpha:
+        rate = outcome.cases_judged * outcome.case_alpha
+        text += f" (unchanged code reads any of the {outcome.cases_judged} cases slower"
+        text += f" in at most {rate:.0%} of runs)"
+    return text
 
 
 def _not_measured(verdicts: list[Verdict]) -> list[str]:
@@ -95,6 +107,8 @@ def ab_run(
         "orders": outcome.orders,
         "rounds": outcome.rounds,
         "look_alpha": outcome.look_alpha,
+        "cases_judged": outcome.cases_judged,
+        "case_alpha": outcome.case_alpha,
         "a_benchmarks": [benchmark_entry(r, r.case.id) for r in a_runs if r.status == Status.OK],
     }
     record_comparison(run, Comparison(verdicts=list(outcome.verdicts)), None, gate)
