@@ -22,7 +22,7 @@ from twinbench.core.cases import Case, build_matrix
 from twinbench.core.cpus import usable_cpus
 from twinbench.execute.environment import EnvironmentProblem, describe_environment, incomparable
 from twinbench.execute.interleave import ORDERS, Interleaved, cpu_halves, measure_interleaved
-from twinbench.gate.ab import run_ab
+from twinbench.gate.ab import RUN_ALPHA, run_ab
 from twinbench.gate.ab_record import ab_lines, ab_run, failed_verdicts
 from twinbench.results.storage import write_run
 
@@ -46,8 +46,10 @@ def add_parser(commands: Any) -> None:
         "processes as a plain run (quick: 3). CUDA cases always take turns: the two sides "
         "would share one card. A case is measured again before it is judged while a look "
         "leaves it open: beyond the threshold but not yet significant, or inside it while a "
-        "slowdown as large as the threshold is still likely (docs/gate.md has the figures "
-        "behind these choices). Writes one run file holding both sides under "
+        "slowdown as large as the threshold is still likely. The cases of a run share one "
+        f"false-alarm rate: unchanged code reads any case slower in at most {RUN_ALPHA:.0%} of "
+        "runs (docs/gate.md has the figures behind these choices). Writes one run file "
+        "holding both sides under "
         "RESULTS/ab/<machine>/ (not history/: B is not this machine's usual stack). Refuses "
         "two environments that cannot be compared (twinbench or a selected framework "
         "missing, another run-file format). --normalise-by-probe and --baseline-window do not "
