@@ -253,7 +253,7 @@ def run_ab(
 
 
 def _both_sides_measured(sides: dict[str, list[CaseResult]]) -> bool:
-    return all(any(r.measurement for r in sides.get(side, [])) for side in SIDES)
+    return all(processes_of(sides[side]) for side in SIDES)
 
 
 def _sides(outcome: ABOutcome, case_id: str) -> tuple[list[CaseResult], list[CaseResult]]:
