@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from types import SimpleNamespace
 from typing import ClassVar
 
@@ -16,7 +17,13 @@ from twinbench.core.cases import Case
 from twinbench.core.status import Outcome, Status
 from twinbench.execute import interleave
 from twinbench.execute.case import CaseResult, result_to_json
-from twinbench.execute.interleave import TOGETHER, Interleaved, cpu_halves, measure_interleaved
+from twinbench.execute.interleave import (
+    TOGETHER,
+    Interleaved,
+    cpu_halves,
+    measure_interleaved,
+    side_twin_caches,
+)
 from twinbench.gate.ab import RUN_ALPHA, case_alpha, look_alpha, run_ab
 from twinbench.gate.ab_record import ab_lines
 from twinbench.gate.settings import GateSettings
@@ -82,6 +89,48 @@ def test_together_sends_to_both_workers_of_a_pair_before_reading_either(monkeypa
         cpus = {python: cpus for _, python, cpus in pair}
         assert cpus["python-a"] != cpus["python-b"]  # disjoint halves...
         assert cpus["python-a"] == ((0,), (1,))[index % 2]  # ...that swap sides every pair
+
+
+class ShortLivedWorker(FakeWorker):
+    """Dies after one case, so that the next case starts a fresh worker in its place."""
+
+    started: ClassVar[list[ShortLivedWorker]] = []
+
+    def __init__(self, framework, threads, python=None, twin_cache=None, cpus=None):
+        super().__init__(framework, threads, python, twin_cache, cpus)
+        self.twin_cache, self.measured = twin_cache, 0
+        self.started.append(self)
+
+    def receive(self, case):
+        self.measured += 1
+        return super().receive(case)
+
+    def alive(self):
+        return self.measured == 0
+
+
+def test_each_side_shares_its_twin_cache_also_with_restarted_workers(monkeypatch):
+    # Without a shared folder every Keras worker exports the PyTorch twin's FLOPs again for
+    # each case, in a torch-only child: seconds a case.
+    ShortLivedWorker.started, FakeWorker.timeline = [], []
+    monkeypatch.setattr(interleave, "Worker", ShortLivedWorker)
+    monkeypatch.setattr(interleave, "usable_cpus", lambda: [0, 1])
+    caches = {"a": Path("/cache-a"), "b": Path("/cache-b")}
+    pythons = {"a": "python-a", "b": "python-b"}
+    measure_interleaved(CASES, TIMING, pythons, 2, threads=1, together=True, twin_caches=caches)
+    assert len(ShortLivedWorker.started) == 8  # 4 for the first case, 4 restarted
+    assert {(w.python, w.twin_cache) for w in ShortLivedWorker.started} == {
+        ("python-a", Path("/cache-a")),
+        ("python-b", Path("/cache-b")),
+    }
+
+
+def test_side_twin_caches_are_one_folder_a_side_removed_afterwards():
+    with side_twin_caches() as caches:
+        assert set(caches) == {"a", "b"}
+        assert caches["a"] != caches["b"]
+        assert all(folder.is_dir() for folder in caches.values())
+    assert not any(folder.exists() for folder in caches.values())
 
 
 def test_interleaved_sends_one_request_at_a_time_without_pinning(monkeypatch):

@@ -21,7 +21,13 @@ from twinbench.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error
 from twinbench.core.cases import Case, build_matrix
 from twinbench.core.cpus import usable_cpus
 from twinbench.execute.environment import EnvironmentProblem, describe_environment, incomparable
-from twinbench.execute.interleave import ORDERS, Interleaved, cpu_halves, measure_interleaved
+from twinbench.execute.interleave import (
+    ORDERS,
+    Interleaved,
+    cpu_halves,
+    measure_interleaved,
+    side_twin_caches,
+)
 from twinbench.gate.ab import RUN_ALPHA, run_ab
 from twinbench.gate.ab_record import ab_lines, ab_run, failed_verdicts
 from twinbench.results.storage import write_run
@@ -118,13 +124,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(_announce(args.together, options), file=sys.stderr, flush=True)
     started = datetime.now(UTC).isoformat()
-    outcome = run_ab(
-        build_matrix(options.selection),
-        _measure(args, options),
-        options.gate,
-        options.processes,
-        paired=args.together,
-    )
+    with side_twin_caches() as twin_caches:  # exported once a side for the whole run
+        outcome = run_ab(
+            build_matrix(options.selection),
+            _measure(args, options, twin_caches),
+            options.gate,
+            options.processes,
+            paired=args.together,
+        )
     print("\n".join(ab_lines(outcome, environments)))
     from twinbench.results.metadata import collect_metadata  # imports both frameworks
 
@@ -184,7 +191,7 @@ def _threads_together(asked: int | None) -> int:
     return asked or half
 
 
-def _measure(args: argparse.Namespace, options: BenchOptions) -> Any:
+def _measure(args: argparse.Namespace, options: BenchOptions, twin_caches: dict[str, Path]) -> Any:
     rng = random.Random(args.seed)
 
     def measure(cases: list[Case]) -> Interleaved:
@@ -198,6 +205,7 @@ def _measure(args: argparse.Namespace, options: BenchOptions) -> Any:
             rng=rng,
             progress=lambda line: print(f"measuring {line}", file=sys.stderr, flush=True),
             together=args.together,
+            twin_caches=twin_caches,
         )
 
     return measure

@@ -15,6 +15,11 @@ very same moments of the machine, not merely neighbouring ones, and the run take
 as long, time that can buy more processes. The halves swap sides from one pair to the next,
 so a slower CPU does not always serve the same side. CUDA cases alternate even then: the two
 sides would share one card, and a B that keeps it busier would slow A down with it.
+
+Each side's workers share one folder of PyTorch-twin exports for the whole run
+(`side_twin_caches`), as a pool's workers do: a Keras worker without it starts a torch-only
+child for every case it measures (the FLOPs of each step), seconds a case on a small machine.
+The sides keep their own folders, since their PyTorch versions may differ.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import random
-from collections.abc import Callable, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,11 +88,13 @@ def measure_interleaved(
     numerics_dir: Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
     together: bool = False,
+    twin_caches: Mapping[str, Path] | None = None,
 ) -> Interleaved:
     """Measure every case in `processes` fresh workers per side, the sides interleaved.
 
     `together`: the two workers of each pair measure CPU cases at the same time, on disjoint
-    CPUs (`measured_together` tells which cases were).
+    CPUs (`measured_together` tells which cases were). `twin_caches`: per side, the folder its
+    workers share for the PyTorch twins' exports (`side_twin_caches`); None: one per worker.
     """
     rng = rng or random.Random(0)
     halves = cpu_halves(usable_cpus()) if together else None
@@ -95,7 +103,13 @@ def measure_interleaved(
     for framework, group in itertools.groupby(ordered, key=lambda case: case.framework):
         workers = {
             side: [
-                Worker(framework, threads, pythons[side], cpus=_pair_cpus(halves, side, index))
+                Worker(
+                    framework,
+                    threads,
+                    pythons[side],
+                    twin_cache=twin_caches[side] if twin_caches else None,
+                    cpus=_pair_cpus(halves, side, index),
+                )
                 for index in range(processes)
             ]
             for side in SIDES
@@ -119,6 +133,16 @@ def measure_interleaved(
         finally:
             _close_all(list(itertools.chain(*workers.values())))
     return measured
+
+
+@contextlib.contextmanager
+def side_twin_caches() -> Iterator[dict[str, Path]]:
+    """One folder per side for its workers' PyTorch-twin exports, removed afterwards."""
+    with contextlib.ExitStack() as stack:
+        yield {
+            side: Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"tb-{side}-")))
+            for side in SIDES
+        }
 
 
 def measured_together(orders: list[list[str]]) -> bool:
@@ -174,7 +198,11 @@ def _alive(workers: list[Worker], index: int) -> Worker:
     if not worker.alive():
         worker.close()
         worker = workers[index] = Worker(
-            worker.framework, worker.threads, worker.python, cpus=worker.cpus
+            worker.framework,
+            worker.threads,
+            worker.python,
+            twin_cache=worker.twin_cache,
+            cpus=worker.cpus,
         )
         worker.wait_ready()
     return worker

@@ -38,6 +38,7 @@ class Worker:
         cpus: tuple[int, ...] | None = None,
     ) -> None:
         self.framework, self.threads, self.python, self.cpus = framework, threads, python, cpus
+        self.twin_cache = twin_cache
         # Where a Keras worker finds the PyTorch twins' weights and FLOPs exported by a
         # torch-only child (runners/twin_export.py), shared so each is exported once.
         cache = {TWIN_CACHE_ENV: str(twin_cache)} if twin_cache else {}
