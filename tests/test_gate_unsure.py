@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from fixtures.runs import measured, run_with
+from fixtures.runs import METADATA, measured, run_with
 
 from twinbench.core.status import fails
 from twinbench.gate.compare import GateSettings, judge_samples
-from twinbench.gate.confirm import Round, decide
+from twinbench.gate.confirm import Round, decide, stored_rounds
 from twinbench.gate.session_gate import Remeasurement, run_gate, verdict_lines
 from twinbench.results.baselines import save_baseline
 
@@ -88,11 +88,48 @@ def test_the_gate_holds_rounds_against_the_baselines_cpu_share(tmp_path):
     assert calm.comparison.verdicts[0].verdict == "regression"
 
 
-def remeasure_with(step_s: float, witness: dict[str, float]):
+def test_the_gate_holds_rounds_against_the_baselines_matmul_peak(tmp_path):
+    """A round whose workers' peak fell far below the baseline's ran on a slower machine."""
+    base = run_with({CASE: 1e-4})
+    for process in base["benchmarks"][0]["extra_info"]["processes"]:
+        process["peak_flops"] = 1.0e11
+    save_baseline(tmp_path, base, "base.json")
+    slow_machine = remeasure_with(2e-4, {"cpu_per_wall": 1.0}, peak_flops=3.0e10)
+    outcome = run_gate(run_with({CASE: 2e-4}), tmp_path, SETTINGS, slow_machine)
+    (verdict,) = outcome.comparison.verdicts
+    assert verdict.verdict == "unsure"
+    assert "the workers' matrix-product peak was 30% of the baseline's" in verdict.note
+    usual_machine = remeasure_with(2e-4, {"cpu_per_wall": 1.0}, peak_flops=0.9e11)
+    calm = run_gate(run_with({CASE: 2e-4}), tmp_path, SETTINGS, usual_machine)
+    assert calm.comparison.verdicts[0].verdict == "regression"
+
+
+def test_after_an_upgrade_a_lower_peak_does_not_excuse_a_slowdown(tmp_path):
+    """The new framework's own matmul may be what slowed: the peak is not held against it."""
+    base = run_with({CASE: 1e-4})
+    for process in base["benchmarks"][0]["extra_info"]["processes"]:
+        process["peak_flops"] = 1.0e11
+    save_baseline(tmp_path, base, "base.json")
+    upgraded = run_with({CASE: 2e-4}, metadata={**METADATA, "torch_version": "2.14.0"})
+    slow_matmul = remeasure_with(2e-4, {"cpu_per_wall": 1.0}, peak_flops=3.0e10)
+    outcome = run_gate(upgraded, tmp_path, SETTINGS, slow_matmul)
+    (verdict,) = outcome.comparison.verdicts
+    assert verdict.verdict == "regression" and "peak" not in verdict.note
+
+
+def test_stored_rounds_carry_each_workers_peak():
+    process = {"samples": [1e-3], "peak_flops": 5e10, "witness": {"steal": [0.0]}}
+    (round_,) = stored_rounds({"confirmation": [{"processes": [process]}]})
+    assert round_.witnesses == ({"steal": 0.0, "peak_flops": 5e10},)
+
+
+def remeasure_with(step_s: float, witness: dict[str, float], peak_flops: float | None = None):
     def remeasure(case_ids, _calm):
         results = {}
         for case_id in case_ids:
-            processes = measured(case_id, step_s).processes
+            processes = [
+                replace(p, peak_flops=peak_flops) for p in measured(case_id, step_s).processes
+            ]
             for process in processes:
                 assert process.measurement is not None
                 samples = len(process.measurement.samples)

@@ -56,7 +56,8 @@ class Round:
     # machine (seconds); None when unknown (no probe could be taken, or a migrated round).
     probe_s: float | None = None
     waited_s: float | None = None
-    # Per process, its witnesses of interference (medians over samples); () when not recorded.
+    # Per process, its witnesses of interference (medians over samples, and the worker's
+    # matrix-product peak as ``peak_flops``); () when not recorded.
     witnesses: tuple[ProcessWitness, ...] = ()
 
 
@@ -92,11 +93,13 @@ def decide(
     settings: GateSettings,
     scale: float = 1.0,
     usual_cpu_per_wall: float | None = None,
+    usual_peak_flops: float | None = None,
 ) -> Verdict:
     """The suspect's verdict after `rounds`: confirmed, cleared, or (confirmed None) open.
 
-    `usual_cpu_per_wall`: the case's CPU-over-wall share in its baseline processes, which a
-    round's own share is held against (interference.py); None: not recorded.
+    `usual_cpu_per_wall`, `usual_peak_flops`: the case's CPU-over-wall share and its workers'
+    matrix-product peak in its baseline processes, which a round's own are held against
+    (interference.py); None: not recorded, or not comparable.
     """
     case_id = suspect.case_id
     measured = [r for r in rounds if r.processes]
@@ -121,7 +124,7 @@ def decide(
         f" pooled {pooled.ratio:.2f}x over {len(pooled_processes)} processes"
     )
     if pooled.verdict == Outcome.REGRESSION and ratios[-1] >= threshold and agreeing >= needed:
-        seen = _witnessed(measured, ratios, threshold, usual_cpu_per_wall)
+        seen = _witnessed(measured, ratios, threshold, usual_cpu_per_wall, usual_peak_flops)
         if seen:
             note += f"; not judged: {seen} while agreeing rounds measured"
             return replace(pooled, verdict=Outcome.UNSURE, confirmed=False, note=note)
@@ -146,11 +149,13 @@ def _witnessed(
     ratios: Sequence[float],
     threshold: float,
     usual_cpu_per_wall: float | None,
+    usual_peak_flops: float | None = None,
 ) -> str | None:
     """The interference witnessed in an agreeing round, in words; None when none was."""
     for measured, ratio in zip(rounds, ratios, strict=True):
         agreeing = ratio >= threshold
-        seen = interference(measured.witnesses, usual_cpu_per_wall) if agreeing else None
+        usual = (usual_cpu_per_wall, usual_peak_flops)
+        seen = interference(measured.witnesses, *usual) if agreeing else None
         if seen:
             return seen
     return None
@@ -162,11 +167,17 @@ def stored_rounds(extra_info: dict[str, Any]) -> list[Round]:
     return [
         Round(
             processes=tuple(tuple(p["samples"]) for p in entry["processes"] if p.get("samples")),
-            witnesses=tuple(
-                process_summary(p.get("witness")) for p in entry["processes"] if p.get("samples")
-            ),
+            witnesses=tuple(_process_witness(p) for p in entry["processes"] if p.get("samples")),
             probe_s=entry.get("probe_s"),
             waited_s=entry.get("waited_s"),
         )
         for entry in stored
     ]
+
+
+def _process_witness(process: dict[str, Any]) -> dict[str, float]:
+    """A stored process' witnesses: the medians over its samples, and its worker's peak."""
+    summary = process_summary(process.get("witness"))
+    if process.get("peak_flops"):
+        summary["peak_flops"] = process["peak_flops"]
+    return summary

@@ -12,6 +12,13 @@ says what was seen. Two witnesses earned that place in scripts/witness_study.py'
   slower code does to the share itself (CPU_SHARE_KEPT).
 - Steal: it sees the host taking the CPU (and only that: a load inside the guest leaves it at
   zero). Its limit is a conservative starting point, not a measured optimum.
+- The worker's matrix-product peak (``peak_flops``, measured once per worker process before
+  its first case), against the case's baseline processes: on the project's VM the host slowed
+  the CPU itself for the length of a run and its rounds, the step keeping its full CPU share
+  and no steal counted, and the PyTorch workers' peak fell with the cases (docs/gate.md,
+  "The matrix-product peak as a witness"). Only while the software stack is the baseline's:
+  after an upgrade a lower peak may be the new framework's matmul, the very change to judge.
+  CPU cases only: the GPU's peak was not studied.
 
 Involuntary switches and runnable threads also moved with the spells, but depend on the
 case's own threads more; they are shown for a person to read.
@@ -36,6 +43,11 @@ NOTABLE_CPU_PER_WALL_BELOW = 0.5
 # too (a single-threaded stretch added to a two-thread step), so the limit leaves room for
 # both rather than following the regression threshold (figures in docs/gate.md).
 CPU_SHARE_KEPT = 0.75
+# Share of the baseline's matrix-product peak under which a round's workers ran on a slower
+# machine: the CPU share's limit, for the same reason. Slower code leaves the peak alone (it
+# is measured before any case), and single calm workers do stray low, which the median over
+# a round's processes absorbs (figures in docs/gate.md).
+PEAK_KEPT = 0.75
 
 ProcessWitness = Mapping[str, float]
 
@@ -48,11 +60,12 @@ def round_steal(processes: Sequence[ProcessWitness]) -> float | None:
 def interference(
     processes: Sequence[ProcessWitness],
     usual_cpu_per_wall: float | None = None,
+    usual_peak_flops: float | None = None,
 ) -> str | None:
     """What makes a round's measurement untrustworthy, in words; None when nothing did.
 
-    `usual_cpu_per_wall`: the case's share in its baseline processes (None: unknown, and only
-    steal is judged).
+    `usual_cpu_per_wall`, `usual_peak_flops`: the case's share and its workers' peak in its
+    baseline processes (None: unknown or not comparable, and that witness is not judged).
     """
     steal = round_steal(processes)
     if steal is not None and steal >= STEAL_LIMIT:
@@ -62,6 +75,11 @@ def interference(
         return (
             f"the step got {share / usual_cpu_per_wall:.0%} of the CPU time per wall second it"
             " got in the baseline"
+        )
+    peak = median_witness(processes, "peak_flops")
+    if usual_peak_flops and peak is not None and peak < usual_peak_flops * PEAK_KEPT:
+        return (
+            f"the workers' matrix-product peak was {peak / usual_peak_flops:.0%} of the baseline's"
         )
     return None
 
@@ -92,4 +110,11 @@ def usual_cpu_per_wall(bench: dict[str, Any]) -> float | None:
         for process in bench["extra_info"].get("processes") or []
     ]
     known = [share for share in shares if share is not None]
+    return statistics.median(known) if known else None
+
+
+def usual_peak_flops(bench: dict[str, Any]) -> float | None:
+    """The peak FLOP/s of the case's baseline workers: median over its processes."""
+    peaks = [process.get("peak_flops") for process in bench["extra_info"].get("processes") or []]
+    known = [peak for peak in peaks if peak]
     return statistics.median(known) if known else None

@@ -18,7 +18,7 @@ from twinbench.gate.confirm import (
     round_entry,
     stored_rounds,
 )
-from twinbench.gate.interference import notable, usual_cpu_per_wall
+from twinbench.gate.interference import notable, usual_cpu_per_wall, usual_peak_flops
 from twinbench.gate.window import window_baseline
 from twinbench.measure.probe import fastest_probe
 from twinbench.measure.witness import process_summary
@@ -126,12 +126,16 @@ def apply_confirmations(
     current_rows = {row.case.id: row for row in case_rows(run)}
     benches = {bench["param"]: bench for bench in run["benchmarks"]}
     base_benches = {bench["param"]: bench for bench in baseline["benchmarks"]}
+    # After an upgrade a lower peak may be the new stack's own matmul: not the machine.
+    peak_comparable = not comparison.stack_changes
     for index, suspect in enumerate(comparison.verdicts):
         if not is_suspect(suspect, settings):
             continue
         rounds = stored_rounds(benches[suspect.case_id]["extra_info"])
         if not rounds:
             continue  # never re-measured (e.g. gated with --no-compare, checked later)
+        base_bench = base_benches[suspect.case_id]
+        on_cpu = current_rows[suspect.case_id].case.device == "cpu"  # GPU peaks: not studied
         comparison.verdicts[index] = decide(
             suspect,
             base_rows[suspect.case_id].process_samples,
@@ -139,7 +143,8 @@ def apply_confirmations(
             rounds,
             settings,
             comparison.scale,
-            usual_cpu_per_wall(base_benches[suspect.case_id]),
+            usual_cpu_per_wall(base_bench),
+            usual_peak_flops(base_bench) if peak_comparable and on_cpu else None,
         )
 
 
