@@ -14,7 +14,9 @@ samples from normal ones (AUC: 0.5 is chance, 1.0 perfect; per sample and per pr
 how well it tells noise-on from noise-off stretches. `runs` scores the witnesses the same way
 on ordinary run files (those of scripts/gate_experiments.sh, say), each case's calm median
 taken from CALM_RUN_FILE: no extra recording, but no noise-on/off column either (run files
-keep no wall-clock time per sample).
+keep no wall-clock time per sample). `runs` also scores each worker's matrix-product peak
+(``peak_flops``, per process only) against the calm run's workers of the same framework, and
+with --with-rounds the gate's confirmation rounds as well.
 """
 
 from __future__ import annotations
@@ -175,37 +177,77 @@ def analyse(args: argparse.Namespace) -> None:
         )
 
 
-def case_processes(run_file: Path) -> dict[str, list[dict]]:
-    """Case id -> its processes (samples and witness lists) in a run file, A/B sides pooled."""
+def case_processes(run_file: Path, with_rounds: bool = False) -> dict[str, list[dict]]:
+    """Case id -> its processes (samples and witness lists) in a run file, A/B sides pooled;
+    `with_rounds`: the gate's confirmation rounds' processes too."""
     from twinbench.core.jsonfile import read_json  # plain or compressed
 
     run = read_json(run_file)
     found: dict[str, list[dict]] = {}
     # An A/B run file holds side A's cases beside its own (twinbench.ab.a_benchmarks).
     for bench in [*run["benchmarks"], *run["twinbench"].get("ab", {}).get("a_benchmarks", [])]:
-        found.setdefault(bench["param"], []).extend(bench["extra_info"].get("processes") or [])
+        processes = list(bench["extra_info"].get("processes") or [])
+        for entry in bench["extra_info"].get("confirmation") or [] if with_rounds else []:
+            processes += entry["processes"]
+        found.setdefault(bench["param"], []).extend(processes)
     return found
 
 
+# Scored per process only: the worker's matrix-product peak, measured once before its first
+# case, as a share of the calm run's median peak of workers of the same framework and device.
+PEAK = "peak_flops"
+
+
+def worker_kind(case_id: str) -> tuple[str, str]:
+    from twinbench.core.cases import Case
+
+    case = Case.from_id(case_id)
+    return case.framework, case.device
+
+
+def calm_peaks(calm: dict[str, list[dict]]) -> dict[tuple[str, str], float]:
+    """Median peak of the calm run's workers, per framework and device."""
+    peaks: dict[tuple[str, str], list[float]] = {}
+    for case, processes in calm.items():
+        found = [p[PEAK] for p in processes if p.get(PEAK)]
+        peaks.setdefault(worker_kind(case), []).extend(found)
+    return {kind: statistics.median(values) for kind, values in peaks.items() if values}
+
+
+def readings(process: dict, name: str, case: str, peaks: dict) -> list[float]:
+    """A process' readings of witness `name`, one per sample (the peak: one per process)."""
+    if name != PEAK:
+        return (process.get("witness") or {}).get(name) or []
+    usual = peaks.get(worker_kind(case))
+    return [process[PEAK] / usual] if usual and process.get(PEAK) else []
+
+
 def score_runs(
-    calm_file: Path, run_files: list[Path], slow_ratio: float, skip: str = ""
+    calm_file: Path,
+    run_files: list[Path],
+    slow_ratio: float,
+    skip: str = "",
+    with_rounds: bool = False,
 ) -> list[tuple]:
     """Per witness: (name, AUC per sample, slow, normal, AUC per process, slow, normal)."""
+    calm_processes = case_processes(calm_file)
     calm = {
         case: statistics.median(s for process in processes for s in process["samples"])
-        for case, processes in case_processes(calm_file).items()
+        for case, processes in calm_processes.items()
         if processes
     }
+    peaks = calm_peaks(calm_processes)
     rows = []
-    for name in WITNESSES:
+    for name in (*WITNESSES, PEAK):
         slow, normal, proc_slow, proc_normal = [], [], [], []
         for run_file in run_files:
-            for case, processes in case_processes(run_file).items():
+            for case, processes in case_processes(run_file, with_rounds).items():
                 skipped = case not in calm or (skip and fnmatch.fnmatch(case, skip))
                 for process in [] if skipped else processes:
-                    values = (process.get("witness") or {}).get(name) or []
+                    values = readings(process, name, case, peaks)
                     ratios = [s / calm[case] for s in process["samples"]]
-                    for value, ratio in zip(values, ratios, strict=False):
+                    per_sample = [] if name == PEAK else values
+                    for value, ratio in zip(per_sample, ratios, strict=False):
                         (slow if ratio >= slow_ratio else normal).append(value)
                     if values:
                         chosen = proc_slow if process_level(ratios) >= slow_ratio else proc_normal
@@ -217,7 +259,7 @@ def score_runs(
 
 def analyse_runs(args: argparse.Namespace) -> None:
     runs = [Path(f) for f in args.runs]
-    rows = score_runs(Path(args.calm), runs, args.slow_ratio, args.skip)
+    rows = score_runs(Path(args.calm), runs, args.slow_ratio, args.skip, args.with_rounds)
     print(f"slow = sample >= {args.slow_ratio}x its case's median in {args.calm}")
     header = ("per sample", "slow/normal", "per process", "slow/normal")
     print(f"{'witness':22} " + " ".join(f"{h:>12}" for h in header))
@@ -243,6 +285,9 @@ def main() -> None:
     runs.add_argument("runs", nargs="+", help="run files whose samples are scored")
     runs.add_argument("--slow-ratio", type=float, default=1.15)
     runs.add_argument("--skip", default="", help="glob of cases left out (a slowdown injected)")
+    runs.add_argument(
+        "--with-rounds", action="store_true", help="score the confirmation rounds' processes too"
+    )
     args = parser.parse_args()
     {"record": record, "analyse": analyse, "runs": analyse_runs}[args.command](args)
 
