@@ -2,8 +2,8 @@
 
 A confirmed slowdown whose agreeing re-measurement rounds ran while the machine was taken
 away from the step is not evidence about the code: the verdict becomes `unsure`, and the note
-says what was seen. Two witnesses earned that place in scripts/witness_study.py's recordings
-(docs/gate.md, "Which witnesses see the spells"):
+says what was seen. Three witnesses earned that place in scripts/witness_study.py's recordings
+and the gate's runs (docs/gate.md, "Which witnesses see the spells" and later sections):
 
 - CPU over wall, against the same case's baseline processes: it fell in every kind of spell
   recorded (host steal, other processes in the guest, the noise generator), while calm
@@ -14,11 +14,12 @@ says what was seen. Two witnesses earned that place in scripts/witness_study.py'
   zero). Its limit is a conservative starting point, not a measured optimum.
 - The worker's matrix-product peak (``peak_flops``, measured once per worker process before
   its first case), against the case's baseline processes: on the project's VM the host slowed
-  the CPU itself for the length of a run and its rounds, the step keeping its full CPU share
-  and no steal counted, and the PyTorch workers' peak fell with the cases (docs/gate.md,
-  "The matrix-product peak as a witness"). Only while the software stack is the baseline's:
-  after an upgrade a lower peak may be the new framework's matmul, the very change to judge.
-  CPU cases only: the GPU's peak was not studied.
+  the CPU itself through a whole run and its rounds, the step keeping its full CPU share and
+  no steal counted, and the PyTorch workers' peak fell with the cases. Per process it tells
+  slow from normal only weakly; it marks a slow stretch of the machine, so it is read on a
+  round's median. Only while the software stack is the baseline's: after an upgrade a lower
+  peak may be the new framework's matmul, the very change to judge. CPU cases only: the
+  GPU's peak was not studied.
 
 Involuntary switches and runnable threads also moved with the spells, but depend on the
 case's own threads more; they are shown for a person to read.
