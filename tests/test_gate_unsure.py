@@ -90,10 +90,7 @@ def test_the_gate_holds_rounds_against_the_baselines_cpu_share(tmp_path):
 
 def test_the_gate_holds_rounds_against_the_baselines_matmul_peak(tmp_path):
     """A round whose workers' peak fell far below the baseline's ran on a slower machine."""
-    base = run_with({CASE: 1e-4})
-    for process in base["benchmarks"][0]["extra_info"]["processes"]:
-        process["peak_flops"] = 1.0e11
-    save_baseline(tmp_path, base, "base.json")
+    save_baseline_with_peak(tmp_path, 1.0e11)
     slow_machine = remeasure_with(2e-4, {"cpu_per_wall": 1.0}, peak_flops=3.0e10)
     outcome = run_gate(run_with({CASE: 2e-4}), tmp_path, SETTINGS, slow_machine)
     (verdict,) = outcome.comparison.verdicts
@@ -106,10 +103,7 @@ def test_the_gate_holds_rounds_against_the_baselines_matmul_peak(tmp_path):
 
 def test_after_an_upgrade_a_lower_peak_does_not_excuse_a_slowdown(tmp_path):
     """The new framework's own matmul may be what slowed: the peak is not held against it."""
-    base = run_with({CASE: 1e-4})
-    for process in base["benchmarks"][0]["extra_info"]["processes"]:
-        process["peak_flops"] = 1.0e11
-    save_baseline(tmp_path, base, "base.json")
+    save_baseline_with_peak(tmp_path, 1.0e11)
     upgraded = run_with({CASE: 2e-4}, metadata={**METADATA, "torch_version": "2.14.0"})
     slow_matmul = remeasure_with(2e-4, {"cpu_per_wall": 1.0}, peak_flops=3.0e10)
     outcome = run_gate(upgraded, tmp_path, SETTINGS, slow_matmul)
@@ -121,6 +115,14 @@ def test_stored_rounds_carry_each_workers_peak():
     process = {"samples": [1e-3], "peak_flops": 5e10, "witness": {"steal": [0.0]}}
     (round_,) = stored_rounds({"confirmation": [{"processes": [process]}]})
     assert round_.witnesses == ({"steal": 0.0, "peak_flops": 5e10},)
+
+
+def save_baseline_with_peak(folder, peak_flops: float) -> None:
+    """A baseline of CASE whose workers each measured this matrix-product peak."""
+    base = run_with({CASE: 1e-4})
+    for process in base["benchmarks"][0]["extra_info"]["processes"]:
+        process["peak_flops"] = peak_flops
+    save_baseline(folder, base, "base.json")
 
 
 def remeasure_with(step_s: float, witness: dict[str, float], peak_flops: float | None = None):
