@@ -177,7 +177,9 @@ def test_schema_2_gated_run_keeps_its_verdicts_and_checks_against_the_old_baseli
     code = main(["check", str(RUNFILES / "schema-2-run.json"), "--results-dir", str(results)])
     out = capsys.readouterr().out
     assert "9f535d1b5ea9.json" in out and "same software stack as the baseline" in out
-    assert f"REGRESSION {TORCH_B1}" in out and code == 1  # as the run itself decided
+    # Judged anew: the run confirmed 16-33x, but its rounds' workers measured a fifth of the
+    # baseline workers' matrix-product peak, so today's gate calls it unsure (interference.py).
+    assert f"UNSURE {TORCH_B1}" in out and "matrix-product peak was 21%" in out and code == 0
 
 
 def test_schema_2_keras_on_jax_gets_its_own_framework_and_series(tmp_path):

@@ -134,7 +134,6 @@ def apply_confirmations(
         rounds = stored_rounds(benches[suspect.case_id]["extra_info"])
         if not rounds:
             continue  # never re-measured (e.g. gated with --no-compare, checked later)
-        base_bench = base_benches[suspect.case_id]
         on_cpu = current_rows[suspect.case_id].case.device == "cpu"  # GPU peaks: not studied
         comparison.verdicts[index] = decide(
             suspect,
@@ -143,8 +142,8 @@ def apply_confirmations(
             rounds,
             settings,
             comparison.scale,
-            usual_cpu_per_wall(base_bench),
-            usual_peak_flops(base_bench) if peak_comparable and on_cpu else None,
+            usual_cpu_per_wall(base_benches[suspect.case_id]),
+            usual_peak_flops(base_benches[suspect.case_id]) if peak_comparable and on_cpu else None,
         )
 
 
