@@ -32,6 +32,28 @@ def test_ctrl_c_writes_no_run_file_and_names_the_unmeasured_cases(tmp_path):
     """Item 1: a run interrupted after its first case must not leave a file that looks whole."""
     command = [sys.executable, "-m", "pytest", "benches", "-v", "-p", "no:cacheprovider", *SMALL]
     command += ["--modes=infer,train", "--batch-sizes=1", f"--results-dir={tmp_path}"]
+    # The signal races the run: where the last cases were already measured when the first
+    # PASSED line was read, the run can finish before Ctrl-C lands. That race is not what
+    # this tests, so such a run is tried again (at most twice more) before judging.
+    for _ in range(3):
+        code, output = _interrupt_after_first_case(command)
+        if code != 0:
+            break
+    assert code != 0, output[-3000:]
+    # On a loaded machine a second case can finish before the signal lands: the note must
+    # count what pytest reported as measured, whatever that was, and name the rest.
+    measured = output.count(" PASSED")
+    assert 1 <= measured < 4, output[-3000:]
+    note = f"interrupted: no run file written, {measured} of 4 case(s) measured"
+    assert note in output, output[-3000:]
+    assert "not measured: " in output and "-train-" in output.split("not measured: ")[-1]
+    assert list(tmp_path.rglob("*.json*")) == []  # nothing the gate or history could count
+
+
+def _interrupt_after_first_case(command: list[str]) -> tuple[int, str]:
+    """Run `command`, send Ctrl-C once a case passed; its exit status and output."""
+    for stale in Path(command[-1].split("=", 1)[1]).rglob("*.json*"):
+        stale.unlink()  # a finished try's run file must not count against the next
     # A new session, as a terminal's foreground job: Ctrl-C reaches the workers too.
     child = subprocess.Popen(
         command,
@@ -50,15 +72,7 @@ def test_ctrl_c_writes_no_run_file_and_names_the_unmeasured_cases(tmp_path):
             os.killpg(child.pid, signal.SIGINT)
             break
     output = "".join(seen) + child.stdout.read()
-    assert child.wait(timeout=120) != 0, output[-3000:]
-    # On a loaded machine a second case can finish before the signal lands: the note must
-    # count what pytest reported as measured, whatever that was, and name the rest.
-    measured = output.count(" PASSED")
-    assert 1 <= measured < 4, output[-3000:]
-    note = f"interrupted: no run file written, {measured} of 4 case(s) measured"
-    assert note in output, output[-3000:]
-    assert "not measured: " in output and "-train-" in output.split("not measured: ")[-1]
-    assert list(tmp_path.rglob("*.json*")) == []  # nothing the gate or history could count
+    return child.wait(timeout=120), output
 
 
 def test_corrupt_baseline_stops_the_run_before_any_case_is_measured(tmp_path):
