@@ -13,9 +13,9 @@ and the gate's runs (docs/gate.md, "Which witnesses see the spells" and later se
 - Steal: it sees the host taking the CPU (and only that: a load inside the guest leaves it at
   zero). Its limit is a conservative starting point, not a measured optimum.
 - The worker's matrix-product peak (``peak_flops``, measured once per worker process before
-  its first case), against the case's baseline processes: on the project's VM the host slowed
-  the CPU itself through a whole run and its rounds, the step keeping its full CPU share and
-  no steal counted, and the PyTorch workers' peak fell with the cases. Per process it tells
+  its first case), against the case's baseline processes: a host that slows the CPU itself
+  leaves the step its full CPU share and counts no steal, but lowers the peak (docs/gate.md
+  has the run where it did). Per process it tells
   slow from normal only weakly; it marks a slow stretch of the machine, so it is read on a
   round's median. Only while the software stack is the baseline's: after an upgrade a lower
   peak may be the new framework's matmul, the very change to judge. CPU cases only: the
@@ -45,9 +45,9 @@ NOTABLE_CPU_PER_WALL_BELOW = 0.5
 # both rather than following the regression threshold (figures in docs/gate.md).
 CPU_SHARE_KEPT = 0.75
 # Share of the baseline's matrix-product peak under which a round's workers ran on a slower
-# machine: the CPU share's limit, for the same reason. Slower code leaves the peak alone (it
-# is measured before any case), and single calm workers do stray low, which the median over
-# a round's processes absorbs (figures in docs/gate.md).
+# machine: the CPU share's limit, for the same reason. Slower code leaves the peak alone (the
+# worker takes it before its first case), and single calm workers stray low, which the median
+# over a round's processes absorbs (docs/gate.md).
 PEAK_KEPT = 0.75
 
 ProcessWitness = Mapping[str, float]

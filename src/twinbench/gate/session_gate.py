@@ -134,7 +134,7 @@ def apply_confirmations(
         rounds = stored_rounds(benches[suspect.case_id]["extra_info"])
         if not rounds:
             continue  # never re-measured (e.g. gated with --no-compare, checked later)
-        on_cpu = current_rows[suspect.case_id].case.device == "cpu"  # GPU peaks: not studied
+        on_cpu = current_rows[suspect.case_id].case.device == "cpu"  # GPU peaks: no evidence yet
         comparison.verdicts[index] = decide(
             suspect,
             base_rows[suspect.case_id].process_samples,
