@@ -17,6 +17,7 @@ from twinbench.gate.session_gate import (
     choose_baseline,
     verdict_lines,
 )
+from twinbench.gate.witness_notes import add_witness_notes
 from twinbench.results.baselines import baseline_path, pooled_run_count
 from twinbench.results.storage import RunFileError, read_run
 
@@ -69,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     comparison = compare_runs(baseline, current, settings)
     if baseline is not None:
         apply_confirmations(baseline, current, comparison, settings)
+    add_witness_notes(current, comparison, baseline)  # as the run's own table showed them
     pooled = pooled_run_count(baseline) if baseline else 0
     print("\n".join(verdict_lines(GateOutcome(comparison, source, pooled, notes))))
     for line in explanation_lines(comparison, settings):

@@ -167,7 +167,7 @@ def stored_rounds(extra_info: dict[str, Any]) -> list[Round]:
     return [
         Round(
             processes=tuple(tuple(p["samples"]) for p in entry["processes"] if p.get("samples")),
-            witnesses=tuple(_process_witness(p) for p in entry["processes"] if p.get("samples")),
+            witnesses=tuple(process_witness(p) for p in entry["processes"] if p.get("samples")),
             probe_s=entry.get("probe_s"),
             waited_s=entry.get("waited_s"),
         )
@@ -175,7 +175,7 @@ def stored_rounds(extra_info: dict[str, Any]) -> list[Round]:
     ]
 
 
-def _process_witness(process: dict[str, Any]) -> dict[str, float]:
+def process_witness(process: dict[str, Any]) -> dict[str, float]:
     """A stored process' witnesses: the medians over its samples, and its worker's peak."""
     summary = process_summary(process.get("witness"))
     if process.get("peak_flops"):

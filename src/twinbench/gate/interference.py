@@ -36,9 +36,6 @@ from twinbench.measure.witness import process_summary
 # Median share of all CPU time stolen by the host, over a round's processes, above which the
 # round was measured on a machine that was not there.
 STEAL_LIMIT = 0.05
-# Shown beside a verdict when a round's median reaches these (the table's "notable").
-NOTABLE = {"steal": STEAL_LIMIT, "involuntary_switches": 50.0}
-NOTABLE_CPU_PER_WALL_BELOW = 0.5
 # Share of its usual CPU time per wall second under which a round's step was starved. Calm
 # processes keep nearly all of their case's usual share, and slower code moves it a little
 # too (a single-threaded stretch added to a two-thread step), so the limit leaves room for
@@ -91,19 +88,6 @@ def median_witness(processes: Sequence[ProcessWitness], name: str) -> float | No
     return statistics.median(values) if values else None
 
 
-def notable(processes: Sequence[ProcessWitness]) -> str:
-    """Witness readings worth a glance (medians over processes), or "" when all look calm."""
-    parts = []
-    for name, limit in NOTABLE.items():
-        value = median_witness(processes, name)
-        if value is not None and value >= limit:
-            parts.append(f"{name} {value:.0%}" if name == "steal" else f"{name} {value:.0f}")
-    share = median_witness(processes, "cpu_per_wall")
-    if share is not None and share < NOTABLE_CPU_PER_WALL_BELOW:
-        parts.append(f"cpu/wall {share:.2f}")
-    return ", ".join(parts)
-
-
 def usual_cpu_per_wall(bench: dict[str, Any]) -> float | None:
     """The case's CPU-over-wall share in the baseline: median over its processes' medians."""
     shares = [
@@ -119,3 +103,14 @@ def usual_peak_flops(bench: dict[str, Any]) -> float | None:
     peaks = [process.get("peak_flops") for process in bench["extra_info"].get("processes") or []]
     known = [peak for peak in peaks if peak]
     return statistics.median(known) if known else None
+
+
+def usual_witnesses(
+    bench: dict[str, Any], stack_changed: bool
+) -> tuple[float | None, float | None]:
+    """A case's usual CPU share and its workers' peak, from its baseline entry, as the
+    witnesses compare them: the peak only for a CPU case of an unchanged stack (after an
+    upgrade a lower peak may be the new framework's own matmul; GPU peaks were not studied)."""
+    on_cpu = bench["extra_info"].get("case", {}).get("device", "cpu") == "cpu"
+    peak = usual_peak_flops(bench) if on_cpu and not stack_changed else None
+    return usual_cpu_per_wall(bench), peak

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,10 @@ from twinbench.gate.confirm import (
     round_entry,
     stored_rounds,
 )
-from twinbench.gate.interference import notable, usual_cpu_per_wall, usual_peak_flops
+from twinbench.gate.interference import usual_witnesses
 from twinbench.gate.window import window_baseline
+from twinbench.gate.witness_notes import add_witness_notes
 from twinbench.measure.probe import fastest_probe
-from twinbench.measure.witness import process_summary
 from twinbench.render.text import format_seconds, format_table
 from twinbench.results.baselines import find_baseline, pooled_run_count
 from twinbench.results.metadata import describe_stack_changes
@@ -92,7 +92,7 @@ def run_gate(
                 entry = round_entry(entries, measured.probe_s, measured.waited_s)
                 benches[case_id]["extra_info"].setdefault("confirmation", []).append(entry)
             apply_confirmations(baseline, run, comparison, settings)
-    add_witness_notes(run, comparison)
+    add_witness_notes(run, comparison, baseline)
     record_comparison(run, comparison, path, settings)
     pooled = pooled_run_count(baseline) if baseline else 0
     return GateOutcome(comparison, path, pooled, notes)
@@ -126,15 +126,12 @@ def apply_confirmations(
     current_rows = {row.case.id: row for row in case_rows(run)}
     benches = {bench["param"]: bench for bench in run["benchmarks"]}
     base_benches = {bench["param"]: bench for bench in baseline["benchmarks"]}
-    # After an upgrade a lower peak may be the new stack's own matmul: not the machine.
-    peak_comparable = not comparison.stack_changes
     for index, suspect in enumerate(comparison.verdicts):
         if not is_suspect(suspect, settings):
             continue
         rounds = stored_rounds(benches[suspect.case_id]["extra_info"])
         if not rounds:
             continue  # never re-measured (e.g. gated with --no-compare, checked later)
-        on_cpu = current_rows[suspect.case_id].case.device == "cpu"  # GPU peaks: no evidence yet
         comparison.verdicts[index] = decide(
             suspect,
             base_rows[suspect.case_id].process_samples,
@@ -142,8 +139,7 @@ def apply_confirmations(
             rounds,
             settings,
             comparison.scale,
-            usual_cpu_per_wall(base_benches[suspect.case_id]),
-            usual_peak_flops(base_benches[suspect.case_id]) if peak_comparable and on_cpu else None,
+            *usual_witnesses(base_benches[suspect.case_id], bool(comparison.stack_changes)),
         )
 
 
@@ -222,18 +218,6 @@ def unsure_lines(verdicts: list[Verdict]) -> list[str]:
         return []
     lines = [f"UNSURE {v.case_id}: {v.note}" for v in unsure]
     return [*lines, f"what to do about {len(unsure)} unsure case(s): {UNSURE_ADVICE}"]
-
-
-def add_witness_notes(run: dict[str, Any], comparison: Comparison) -> None:
-    """Append to each verdict's note the interference witnessed in the run, when notable."""
-    benches = {bench["param"]: bench for bench in run["benchmarks"]}
-    for index, verdict in enumerate(comparison.verdicts):
-        bench = benches.get(verdict.case_id)
-        processes = bench["extra_info"]["processes"] if bench else []
-        seen = notable([process_summary(p.get("witness")) for p in processes])
-        if seen:
-            note = "; ".join(filter(None, (verdict.note, f"witnessed: {seen}")))
-            comparison.verdicts[index] = replace(verdict, note=note)
 
 
 def stack_change_lines(comparison: Comparison) -> list[str]:
