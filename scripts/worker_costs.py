@@ -44,22 +44,23 @@ def timed_seconds(result: dict[str, Any]) -> float:
     return float(sum(measurement.get("samples", [])) * loops + (measurement.get("warmup_s") or 0))
 
 
-def run_cases(path: Path, pattern: str) -> list[Case]:
-    """The cases of a run file whose id matches the glob, in the file's order."""
-    run = read_json(path)
+def run_cases(run: dict[str, Any], pattern: str) -> list[Case]:
+    """The cases of a run whose id matches the glob, in the run file's order."""
     ids = [bench["param"] for bench in run["benchmarks"]]
     return [Case.from_id(case_id) for case_id in ids if fnmatch.fnmatch(case_id, pattern)]
 
 
-def run_timing(path: Path) -> TimingSettings:
-    """The timing the run file was measured with, else its profile's (the quick one's)."""
-    settings = read_json(path)["twinbench"].get("settings") or {}
+def run_timing(run: dict[str, Any]) -> TimingSettings:
+    """The timing the run was measured with, else its profile's (the quick one's)."""
+    settings = run["twinbench"].get("settings") or {}
     if settings.get("timing"):
         return TimingSettings(**settings["timing"])
     return PROFILES.get(settings.get("profile", "quick"), PROFILES["quick"]).timing
 
 
-def measure(worker: Worker, cases: list[Case], timing: TimingSettings, numerics: Path | None):
+def measure(
+    worker: Worker, cases: list[Case], timing: TimingSettings, numerics: Path | None
+) -> list[Cost]:
     """Each case once in the worker: its Cost."""
     costs = []
     for case in cases:
@@ -83,7 +84,8 @@ def main() -> None:
     parser.add_argument("--cpu", type=int, default=0, help="the CPU the worker is pinned to")
     parser.add_argument("--numerics-dir", type=Path, default=None)
     args = parser.parse_args()
-    cases, timing = run_cases(args.run_file, args.cases), run_timing(args.run_file)
+    run = read_json(args.run_file)
+    cases, timing = run_cases(run, args.cases), run_timing(run)
     cache = Path(tempfile.mkdtemp(prefix="worker-costs-"))
     for framework in dict.fromkeys(case.framework for case in cases):
         group = [case for case in cases if case.framework == framework]

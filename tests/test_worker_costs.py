@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from fixtures.scripts import load_script
 
 
@@ -14,7 +12,7 @@ def test_the_timed_part_counts_every_loop_of_every_sample_and_the_warm_up():
     assert script.timed_seconds({"status": "skipped"}) == 0.0
 
 
-def test_cases_and_timing_come_from_the_run_file(tmp_path):
+def test_cases_and_timing_come_from_the_run_file():
     script = load_script("worker_costs")
     ids = ["mlp-torch-eager-cpu-infer-fp32-b1", "mlp-keras-graph-cpu-infer-fp32-b1"]
     timing = {"warmup_s": 0.5, "min_sample_s": 0.01, "rounds": 7}
@@ -22,13 +20,10 @@ def test_cases_and_timing_come_from_the_run_file(tmp_path):
         "benchmarks": [{"param": case_id} for case_id in ids],
         "twinbench": {"settings": {"profile": "quick", "timing": timing}},
     }
-    path = tmp_path / "run.json"
-    path.write_text(json.dumps(run))
-    assert [case.id for case in script.run_cases(path, "*-torch-*")] == ids[:1]
-    assert script.run_timing(path).rounds == 7
+    assert [case.id for case in script.run_cases(run, "*-torch-*")] == ids[:1]
+    assert script.run_timing(run).rounds == 7
     run["twinbench"]["settings"] = {"profile": "smoke"}
-    path.write_text(json.dumps(run))
-    assert script.run_timing(path).rounds == 3  # the smoke profile's
+    assert script.run_timing(run).rounds == 3  # the smoke profile's
 
 
 def test_totals_add_the_cases_up():

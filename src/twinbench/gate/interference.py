@@ -15,11 +15,10 @@ and the gate's runs (docs/gate.md, "Which witnesses see the spells" and later se
 - The worker's matrix-product peak (``peak_flops``, measured once per worker process before
   its first case), against the case's baseline processes: a host that slows the CPU itself
   leaves the step its full CPU share and counts no steal, but lowers the peak (docs/gate.md
-  has the run where it did). Per process it tells
-  slow from normal only weakly; it marks a slow stretch of the machine, so it is read on a
-  round's median. Only while the software stack is the baseline's: after an upgrade a lower
-  peak may be the new framework's matmul, the very change to judge. CPU cases only: the
-  GPU's peak was not studied.
+  has the run where it did). Per process it tells slow from normal only weakly; it marks a
+  slow stretch of the machine, so it is read on a round's median. Only while the software
+  stack is the baseline's: after an upgrade a lower peak may be the new framework's matmul,
+  the very change to judge. CPU cases only: the GPU's peak was not studied.
 
 Involuntary switches and runnable threads also moved with the spells, but depend on the
 case's own threads more; they are shown for a person to read.
@@ -31,6 +30,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from twinbench.core.cases import Case
 from twinbench.measure.witness import process_summary
 
 # Median share of all CPU time stolen by the host, over a round's processes, above which the
@@ -111,6 +111,6 @@ def usual_witnesses(
     """A case's usual CPU share and its workers' peak, from its baseline entry, as the
     witnesses compare them: the peak only for a CPU case of an unchanged stack (after an
     upgrade a lower peak may be the new framework's own matmul; GPU peaks were not studied)."""
-    on_cpu = bench["extra_info"].get("case", {}).get("device", "cpu") == "cpu"
+    on_cpu = Case.from_id(bench["param"]).device == "cpu"
     peak = usual_peak_flops(bench) if on_cpu and not stack_changed else None
     return usual_cpu_per_wall(bench), peak
