@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 from pathlib import Path
 from types import SimpleNamespace
 from typing import ClassVar
@@ -47,10 +49,11 @@ class FakeWorker:
     """Records when each request is sent and answered, on one timeline shared by all."""
 
     timeline: ClassVar[list[tuple[str, str, tuple[int, ...] | None]]] = []
-    process = SimpleNamespace(stdin=None)  # what _close_all looks at
+    pids: ClassVar[itertools.count[int]] = itertools.count(1000)
 
     def __init__(self, framework, threads, python=None, twin_cache=None, cpus=None):
         self.framework, self.threads, self.python, self.cpus = framework, threads, python, cpus
+        self.process = SimpleNamespace(stdin=None, pid=next(self.pids))  # what the pair uses
         self.sent: Case | None = None
 
     def wait_ready(self):
@@ -71,6 +74,47 @@ class FakeWorker:
 
     def close(self):
         pass
+
+
+@pytest.fixture(autouse=True)
+def swaps(monkeypatch):
+    """The pairs' trades of CPU halves, recorded instead of made (the real ones:
+    tests/test_half_swap.py)."""
+    made: list[tuple[tuple[int, int], tuple[tuple[int, ...], ...]]] = []
+
+    @contextlib.contextmanager
+    def record(pids, halves):
+        made.append((tuple(pids), tuple(halves)))
+        yield
+
+    monkeypatch.setattr(interleave, "swapping_halves", record)
+    return made
+
+
+def test_the_two_workers_of_a_pair_trade_halves_while_they_measure(monkeypatch, swaps):
+    started: list[FakeWorker] = []
+
+    def start(*args, **kwargs):
+        started.append(FakeWorker(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(interleave, "Worker", start)
+    monkeypatch.setattr(interleave, "usable_cpus", lambda: [0, 1])
+    measure_interleaved(
+        [CASES[0], CUDA_CASE], TIMING, {"a": "pa", "b": "pb"}, processes=2, threads=1, together=True
+    )
+    by_pid = {worker.process.pid: worker for worker in started}
+    assert len(swaps) == 2  # one per pair of the CPU case, none while the sides take turns
+    for pids, halves in swaps:
+        a, b = (by_pid[pid] for pid in pids)
+        assert (a.python, b.python) == ("pa", "pb")
+        assert halves == (a.cpus, b.cpus)  # each starts on the half it was started on
+
+
+def test_sides_that_take_turns_trade_nothing(monkeypatch, swaps):
+    monkeypatch.setattr(interleave, "Worker", FakeWorker)
+    measure_interleaved(CASES[:1], TIMING, {"a": "pa", "b": "pb"}, 2, threads=1)
+    assert swaps == []
 
 
 def test_together_sends_to_both_workers_of_a_pair_before_reading_either(monkeypatch):

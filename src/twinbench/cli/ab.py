@@ -21,6 +21,7 @@ from twinbench.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error
 from twinbench.core.cases import Case, build_matrix
 from twinbench.core.cpus import usable_cpus
 from twinbench.execute.environment import EnvironmentProblem, describe_environment, incomparable
+from twinbench.execute.half_swap import SWAP_PERIOD_S
 from twinbench.execute.interleave import (
     ORDERS,
     Interleaved,
@@ -46,7 +47,8 @@ def add_parser(commands: Any) -> None:
         "sides live through the same slow spells of the machine, and judge B against A with "
         "the gate's statistics: faster, same, slower, or unsure when undecided after the extra "
         "rounds (--confirm-rounds). On a machine with 2 or more CPUs the A and the B process "
-        "of each pair measure at the same time, each on its own half of the CPUs, and B is "
+        "of each pair measure at the same time, each on its own half of the CPUs (trading "
+        "halves many times a second), and B is "
         "judged against A pair by pair (--together, the default there); elsewhere, or with "
         "--interleaved, the two sides take turns, A B B A ..., each side getting as many "
         "processes as a plain run (quick: 3). CUDA cases always take turns: the two sides "
@@ -69,10 +71,11 @@ def add_parser(commands: Any) -> None:
         "--together",
         action="store_true",
         default=None,
-        help="measure the A and the B process of each pair at the same time, each pinned to "
-        "its own half of the CPUs (duet benchmarking), and judge B against A pair by pair: "
-        "both sides live through the very same moments, so a pair's ratio varies less than "
-        "either side, and a pair costs the time of one process. --processes (pairs) "
+        help="measure the A and the B process of each pair at the same time, each on its own "
+        "half of the CPUs, the two trading halves every "
+        f"{SWAP_PERIOD_S:g} s (duet benchmarking), and judge B against A pair by pair: both "
+        "sides live through the very same moments of the same CPUs, so a pair's ratio varies "
+        "less than either side, and a pair costs the time of one process. --processes (pairs) "
         "defaults to twice the profile's, the time an interleaved run spends; --threads "
         "defaults to half the CPUs and may not exceed it. The default on 2 or more CPUs",
     )
@@ -142,6 +145,8 @@ def run(args: argparse.Namespace) -> int:
         "processes": options.processes,
         "threads": options.threads,
         "order": "together" if args.together else args.order,
+        # How often a pair's workers traded CPU halves (execute/half_swap.py); None: no pairs.
+        "half_swap_s": SWAP_PERIOD_S if args.together else None,
         "seed": args.seed,
     }
     run_file = ab_run(

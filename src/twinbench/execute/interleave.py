@@ -9,12 +9,13 @@ workers taking turns in ABBA order (A1 B1 B2 A2 A3 B3 ...: neither side is alway
 after the other) or in seeded random order within each pair. The timing core is the same
 worker and timer as a normal run; only the interpreter differs.
 
-`together` measures the two workers of a pair at the same time instead, each pinned to its
-own half of the CPUs (duet benchmarking, Bulej et al. 2020): both sides then live through the
-very same moments of the machine, not merely neighbouring ones, and the run takes about half
-as long, time that can buy more processes. The halves swap sides from one pair to the next,
-so a slower CPU does not always serve the same side. CUDA cases alternate even then: the two
-sides would share one card, and a B that keeps it busier would slow A down with it.
+`together` measures the two workers of a pair at the same time instead, each on its own half
+of the CPUs (duet benchmarking, Bulej et al. 2020): both sides then live through the very same
+moments of the machine, not merely neighbouring ones, and the run takes about half as long,
+time that can buy more processes. While they measure, the two workers trade halves ten times
+a second (`half_swap`), so a half that runs slow for a while slows both sides alike. CUDA
+cases alternate even then: the two sides would share one card, and a B that keeps it busier
+would slow A down with it.
 
 Each side's workers share one folder of PyTorch-twin exports for the whole run
 (`side_twin_caches`), as a pool's workers do: a Keras worker without it starts a torch-only
@@ -36,6 +37,7 @@ from twinbench.core.cases import Case, execution_order
 from twinbench.core.cpus import usable_cpus
 from twinbench.core.status import Status
 from twinbench.execute.case import CaseResult, result_from_json
+from twinbench.execute.half_swap import swapping_halves
 from twinbench.execute.pool import Worker, WorkerDied
 from twinbench.measure.timing import TimingSettings
 
@@ -187,9 +189,18 @@ def _measure_case_together(
         pair = {side: _alive(workers[side], index) for side in SIDES}
         for worker in pair.values():
             worker.send(case, timing, 0, numerics_dir)
-        for side, worker in pair.items():
-            results[side].append(_receive(worker, case))
+        with _trading_halves(pair):
+            for side, worker in pair.items():
+                results[side].append(_receive(worker, case))
     return results
+
+
+def _trading_halves(pair: dict[str, Worker]) -> contextlib.AbstractContextManager[None]:
+    """The pair's two workers trade their halves of the CPUs while they measure (half_swap)."""
+    a, b = pair["a"], pair["b"]
+    if a.cpus is None or b.cpus is None:
+        return contextlib.nullcontext()
+    return swapping_halves((a.process.pid, b.process.pid), (a.cpus, b.cpus))
 
 
 def _alive(workers: list[Worker], index: int) -> Worker:
