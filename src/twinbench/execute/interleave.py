@@ -12,7 +12,7 @@ worker and timer as a normal run; only the interpreter differs.
 `together` measures the two workers of a pair at the same time instead, each on its own half
 of the CPUs (duet benchmarking, Bulej et al. 2020): both sides then live through the very same
 moments of the machine, not merely neighbouring ones, and the run takes about half as long,
-time that can buy more processes. While they measure, the two workers trade halves ten times
+time that can buy more processes. While they measure, the two workers trade halves many times
 a second (`half_swap`), so a half that runs slow for a while slows both sides alike. CUDA
 cases alternate even then: the two sides would share one card, and a B that keeps it busier
 would slow A down with it.

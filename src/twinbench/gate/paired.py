@@ -8,9 +8,9 @@ either side does (docs/gate.md). The unit of replication is then the pair:
 - **Effect**: exp of the median pair log ratio.
 - **Significance**: an exact sign-flip permutation test of the mean pair log ratio. With no
   difference between A and B, each pair's ratio is as likely inverted: both processes ran
-  under the same conditions, on CPU halves that swap sides from pair to pair. Exact whatever
-  the noise, as long as it treats both sides of a pair alike; the price is granularity:
-  n pairs give no p below 1 / 2**n, so a look needs 9 pairs for p < 0.0033.
+  under the same conditions, on the same CPU halves in turn (execute/half_swap.py). Exact
+  whatever the noise, as long as it treats both sides of a pair alike; the price is
+  granularity: n pairs give no p below 1 / 2**n, so a look needs 9 pairs for p < 0.0033.
 - **Interval and detectable effect**: Student on the pair log ratios.
 """
 
