@@ -47,6 +47,13 @@ def test_a_process_that_has_ended_is_skipped_not_an_error():
     assert process_threads(ended.pid) == [ended.pid]
 
 
+def test_without_cpu_affinity_nothing_moves_and_nothing_fails(monkeypatch):
+    monkeypatch.delattr(os, "sched_setaffinity", raising=False)  # macOS has none
+    with swapping_halves((os.getpid(), os.getpid()), ((0,), (1,)), period=0.001):
+        pass
+    pin_process(os.getpid(), [0])
+
+
 # Two threads that sleep: the second stands for a framework's pool thread.
 SLEEPER = (
     "import threading, time; threading.Thread(target=time.sleep, args=(60,)).start(); "

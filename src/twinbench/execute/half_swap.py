@@ -54,7 +54,10 @@ def _children(pid: int, tid: int) -> list[int]:
 
 def pin_process(pid: int, cpus: Sequence[int]) -> None:
     """Move every thread of `pid` (and of its children) onto `cpus`; a thread or process that
-    just ended is skipped."""
+    just ended is skipped. Where the OS has no CPU affinity (macOS), nothing moves: the
+    workers could not pin themselves to a half either (execute/worker.py)."""
+    if not hasattr(os, "sched_setaffinity"):
+        return
     for tid in process_threads(pid):
         with contextlib.suppress(OSError):  # ProcessLookupError: it exited meanwhile
             os.sched_setaffinity(tid, cpus)
