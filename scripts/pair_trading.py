@@ -22,6 +22,7 @@ from typing import Any
 from twinbench.bench.profiles import PROFILES
 from twinbench.core.cases import Case
 from twinbench.core.cpus import usable_cpus
+from twinbench.execute.case import result_from_json
 from twinbench.execute.half_swap import swapping_halves
 from twinbench.execute.interleave import cpu_halves
 from twinbench.execute.pool import Worker
@@ -74,10 +75,10 @@ def measure_pair(
 
 def samples(reply: dict[str, Any], case: Case) -> list[float]:
     """The samples of a worker's reply; SystemExit with its reason when it measured nothing."""
-    result = reply["result"]
-    if not result.get("measurement"):
-        raise SystemExit(f"{case.id}: {result['status']}: {result.get('reason')}")
-    return list(result["measurement"]["samples"])
+    result = result_from_json(reply["result"])
+    if result.measurement is None:
+        raise SystemExit(f"{case.id}: {result.status}: {result.reason}")
+    return result.measurement.samples
 
 
 def main() -> None:

@@ -7,6 +7,10 @@ import math
 import pytest
 from fixtures.scripts import load_script
 
+from twinbench.core.cases import Case
+from twinbench.execute.case import CaseResult, result_to_json
+from twinbench.measure.timing import Measurement
+
 
 def test_both_modes_every_pair_the_first_alternating():
     script = load_script("pair_trading")
@@ -22,8 +26,9 @@ def test_the_spread_is_of_the_log_ratios_so_either_order_of_a_pair_counts_alike(
 
 def test_a_worker_that_measured_nothing_stops_the_study_with_its_reason():
     script = load_script("pair_trading")
-    case = script.Case.from_id("mlp-torch-eager-cpu-infer-fp32-b1")
-    reply = {"result": {"status": "error", "reason": "boom", "measurement": None}}
+    case = Case.from_id("mlp-torch-eager-cpu-infer-fp32-b1")
+    failed = CaseResult(case, "error", reason="boom")
     with pytest.raises(SystemExit, match="error: boom"):
-        script.samples(reply, case)
-    assert script.samples({"result": {"measurement": {"samples": [1.0, 2.0]}}}, case) == [1.0, 2.0]
+        script.samples({"result": result_to_json(failed)}, case)
+    measured = CaseResult(case, "ok", measurement=Measurement(0.1, 4, [1.0, 2.0]))
+    assert script.samples({"result": result_to_json(measured)}, case) == [1.0, 2.0]

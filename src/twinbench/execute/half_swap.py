@@ -21,7 +21,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
-# Short against a case's timed stretch (a quick case's ten samples take about half a second),
+# Short against a case's timed stretch (the quick profile's ten samples of 20 ms or more),
 # so each side gets both halves within one case; long against what a swap costs (a few
 # affinity calls, and the moved threads' caches warming up again on the other CPUs).
 SWAP_PERIOD_S = 0.1
@@ -30,8 +30,8 @@ Pin = Callable[[int, Sequence[int]], None]
 
 
 def process_threads(pid: int) -> list[int]:
-    """The thread ids of process `pid` and of its children's, theirs too (Linux /proc): a
-    wrapper script that does not `exec` the worker's interpreter is its parent, and a Keras
+    """The thread ids of process `pid` and of all its descendants (Linux /proc): a wrapper
+    script that does not `exec` the worker's interpreter is the worker's parent, and a Keras
     worker's twin export runs in a child. Just `pid` where they cannot be listed."""
     try:
         tids = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]

@@ -198,8 +198,7 @@ def _measure_case_together(
 def _trading_halves(pair: dict[str, Worker]) -> contextlib.AbstractContextManager[None]:
     """The pair's two workers trade their halves of the CPUs while they measure (half_swap)."""
     a, b = pair["a"], pair["b"]
-    if a.cpus is None or b.cpus is None:
-        return contextlib.nullcontext()
+    assert a.cpus and b.cpus, "workers that measure together are started on a half each"
     return swapping_halves((a.process.pid, b.process.pid), (a.cpus, b.cpus))
 
 
