@@ -4,7 +4,8 @@
         [--affected '*-torch-*-[it][nr]*']
 
 Replays `gate/ab.py: run_ab` over the processes the run stored, in the order they were
-measured: each look takes the next --pairs pairs of a case, so a rule that stops a case
+measured: each look takes as many more pairs of a case as the replayed plan asks (--pairs at
+the first look, then what `look_sizes` plans), so a rule that stops a case
 earlier than the run did is replayed exactly. A case the replayed rule would have measured
 further than the run did is reported as `unreplayable`. Prints one line per case (the run's
 verdict, then the replayed one) and the counts over the --affected cases and the others.
@@ -50,18 +51,18 @@ def rejudge(run: dict[str, Any], pairs: int, rounds: int, paired: bool) -> dict[
     served: collections.Counter[str] = collections.Counter()
     ran_out: set[str] = set()
 
-    def measure(cases: list[Case]) -> Interleaved:
+    def measure(cases: list[Case], asked: int) -> Interleaved:
         results: dict[str, dict[str, list[CaseResult]]] = {}
         for case in cases:
             start = served[case.id]
-            chunk = {side: measured[case.id][side][start : start + pairs] for side in "ab"}
-            if len(chunk["a"]) < pairs or len(chunk["b"]) < pairs:
+            chunk = {side: measured[case.id][side][start : start + asked] for side in "ab"}
+            if len(chunk["a"]) < asked or len(chunk["b"]) < asked:
                 ran_out.add(case.id)
-            served[case.id] += pairs
+            served[case.id] += asked
             results[case.id] = {
                 side: [_result(case, samples) for samples in chunk[side]] for side in "ab"
             }
-        return Interleaved(results, {case.id: [TOGETHER] * pairs for case in cases})
+        return Interleaved(results, {case.id: [TOGETHER] * asked for case in cases})
 
     settings = GateSettings(confirm_rounds=rounds)
     cases = [Case.from_id(cid) for cid in measured]
@@ -80,7 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_file", type=Path)
     parser.add_argument("--unpaired", action="store_true", help="judge side against side")
-    parser.add_argument("--pairs", type=int, default=6, help="pairs per look (default 6)")
+    parser.add_argument("--pairs", type=int, default=6, help="pairs of the first look (default 6)")
     parser.add_argument("--rounds", type=int, default=2, help="extra looks (default 2)")
     parser.add_argument("--affected", default="", help="glob of the cases a slowdown hit")
     args = parser.parse_args()

@@ -219,8 +219,8 @@ def test_the_table_says_the_pairs_were_measured_together():
     calls: list[list[str]] = []
     speeds = {case.id: {"a": 0.001, "b": 0.001} for case in CASES}
 
-    def measure(cases):
-        interleaved = fake_measure(speeds, calls, processes=6)(cases)
+    def measure(cases, asked):
+        interleaved = fake_measure(speeds, calls, processes=6)(cases, asked)
         interleaved.orders = {case_id: [TOGETHER] * 6 for case_id in interleaved.orders}
         return interleaved
 
@@ -232,8 +232,8 @@ def test_the_table_says_the_pairs_were_measured_together():
 
 def test_looks_of_pairs_spend_alpha_only_where_a_sign_flip_can_decide():
     # 6, 12, 18 pairs: 6 cannot go below 1/64, so the other two share 0.01.
-    assert look_alpha(6, 2, 0.01, paired=True) == pytest.approx(0.005)
-    assert look_alpha(6, 2, 0.01) == pytest.approx(0.01 / 3)  # 6 against 6 processes can
+    assert look_alpha([6, 12, 18], 0.01, paired=True) == pytest.approx(0.005)
+    assert look_alpha([6, 12, 18], 0.01) == pytest.approx(0.01 / 3)  # 6 against 6 processes can
 
 
 def pairs_measure(factor: float, calls: list[int], fail_pair: int | None = None):
@@ -246,7 +246,7 @@ def pairs_measure(factor: float, calls: list[int], fail_pair: int | None = None)
         (ok,) = measured(case.id, level, processes=1).processes
         return ok
 
-    def measure(cases: list[Case]) -> Interleaved:
+    def measure(cases: list[Case], asked: int = 6) -> Interleaved:
         calls.append(len(cases))
         results = {
             case.id: {
@@ -284,7 +284,7 @@ def rounds_of_pairs(ratios_per_look: list[list[float]], calls: list[int]):
     """Pairs at shared moments whose B/A ratios are given look by look (the last one repeats)."""
     moments = [1.0, 1.9, 1.3, 1.6, 1.1, 2.0]
 
-    def measure(cases: list[Case]) -> Interleaved:
+    def measure(cases: list[Case], asked: int = 6) -> Interleaved:
         ratios = ratios_per_look[min(len(calls), len(ratios_per_look) - 1)]
         calls.append(len(cases))
         results = {
@@ -362,8 +362,8 @@ def test_a_clear_slowdown_still_decides_on_the_second_look_of_a_34_case_run():
 
 
 def test_cases_a_side_skipped_do_not_share_the_false_alarm_rate():
-    def measure(cases: list[Case]) -> Interleaved:
-        pairs = rounds_of_pairs([[1.0] * 6], [])(cases)
+    def measure(cases: list[Case], asked: int = 6) -> Interleaved:
+        pairs = rounds_of_pairs([[1.0] * 6], [])(cases, asked)
         skipped = CaseResult(case=cases[1], status=Status.SKIPPED, reason="no GPU")
         pairs.results[cases[1].id]["b"] = [skipped] * 6
         return pairs
@@ -412,8 +412,8 @@ def test_in_a_together_run_alternated_cases_are_judged_side_against_side():
     calls: list[int] = []
     together = rounds_of_pairs([[1.25] * 6], calls)
 
-    def measure(cases: list[Case]) -> Interleaved:
-        measured = together(cases)
+    def measure(cases: list[Case], asked: int = 6) -> Interleaved:
+        measured = together(cases, asked)
         for case in cases:
             if case.device == "cuda":
                 measured.orders[case.id] = ["a", "b", "b", "a"] * 3
@@ -423,12 +423,52 @@ def test_in_a_together_run_alternated_cases_are_judged_side_against_side():
     notes = {v.case_id: v.note for v in outcome.verdicts}
     assert notes[CASES[0].id].endswith("pairs measured together")
     assert "A and" in notes[CUDA_CASE.id] and "alternated (one GPU)" in notes[CUDA_CASE.id]
-    assert outcome.look_alpha == look_alpha(6, 3, 0.01, paired=True)  # the plan of pairs
+    assert outcome.look_alpha == look_alpha([6, 12, 18, 24], 0.01, paired=True)  # the pairs' plan
 
 
 def test_the_command_says_up_front_how_it_measures():
     options = SimpleNamespace(processes=6, threads=1)
     together = ab_command._announce(True, options)  # type: ignore[arg-type]
-    assert together.startswith("ab: 6 pairs a case") and "--interleaved" in together
+    assert (
+        together.startswith("ab: 6 pairs a case at the first look") and "--interleaved" in together
+    )
     turns = ab_command._announce(False, SimpleNamespace(processes=3, threads=2))  # type: ignore[arg-type]
-    assert turns == "ab: 3 processes a side, taking turns, 2 thread(s)"
+    assert turns == "ab: 3 processes a side a case at the first look, taking turns, 2 thread(s)"
+
+
+def test_a_large_round_starts_no_more_workers_at_a_time_than_asked(monkeypatch):
+    FakeWorker.timeline = []
+    alive: list[int] = []
+    most: list[int] = [0]
+
+    class CountedWorker(FakeWorker):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            alive.append(self.process.pid)
+            most[0] = max(most[0], len(alive))
+
+        def close(self):
+            if self.process.pid in alive:
+                alive.remove(self.process.pid)
+
+    monkeypatch.setattr(interleave, "Worker", CountedWorker)
+    monkeypatch.setattr(interleave, "usable_cpus", lambda: [0, 1])
+    notes: list[str] = []
+    result = measure_interleaved(
+        CASES[:2],
+        TIMING,
+        {"a": "pa", "b": "pb"},
+        5,
+        1,
+        together=True,
+        at_once=2,
+        progress=notes.append,
+    )
+    assert most[0] == 4 and not alive  # two a side at a time, all closed at the end
+    for case in CASES[:2]:
+        assert result.orders[case.id] == [TOGETHER] * 5
+        assert [len(result.results[case.id][side]) for side in "ab"] == [5, 5]
+    assert f"{CASES[0].id} (workers 5-5 a side)" in notes
+    # The halves still alternate pair by pair across the batches.
+    starts = [cpus for event, python, cpus in FakeWorker.timeline if python == "pa"][::2]
+    assert starts[:5] == [(0,), (1,), (0,), (1,), (0,)]

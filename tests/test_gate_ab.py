@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import sys
 
@@ -13,8 +14,9 @@ from twinbench.cli import main
 from twinbench.core.cases import Case
 from twinbench.execute.environment import describe_environment, incomparable
 from twinbench.execute.interleave import interleaved_order
-from twinbench.gate.ab import look_alpha, run_ab
+from twinbench.gate.ab import RUN_ALPHA, look_alpha, look_sizes, run_ab
 from twinbench.gate.ab_record import ab_lines, ab_run
+from twinbench.gate.paired import smallest_pair_p_value
 from twinbench.gate.settings import GateSettings
 from twinbench.gate.stats import smallest_p_value
 from twinbench.results.runfile import case_rows
@@ -68,18 +70,56 @@ def test_an_undecided_case_gets_rounds_then_ends_unsure():
 
 def test_looks_that_cannot_decide_spend_no_alpha():
     # 3 a side: the first look cannot reach p < 0.05, so the other three share alpha.
-    assert look_alpha(3, 3, 0.01) == pytest.approx(0.01 / 3)
+    assert look_alpha([3, 6, 9, 12], 0.01) == pytest.approx(0.01 / 3)
     # 6 a side: every look can decide, an even split as Bonferroni has it.
-    assert look_alpha(6, 3, 0.01) == pytest.approx(0.01 / 4)
+    assert look_alpha([6, 12, 18, 24], 0.01) == pytest.approx(0.01 / 4)
     # Only the last of three looks (3 a side) can reach p < 0.1: it gets all of alpha.
-    assert look_alpha(1, 2, 0.1) == pytest.approx(0.1)
+    assert look_alpha([1, 2, 3], 0.1) == pytest.approx(0.1)
     # Whatever the plan, the looks able to decide spend at most alpha between them.
-    for processes in range(1, 9):
+    for first in range(1, 9):
         for rounds in range(5):
-            share = look_alpha(processes, rounds, 0.01)
-            sizes = [processes * (look + 1) for look in range(rounds + 1)]
-            able = sum(smallest_p_value(n, n) < share for n in sizes)
-            assert able * share <= 0.01 + 1e-12
+            for paired in (False, True):
+                sizes = look_sizes(first, rounds, 0.01, paired)
+                share = look_alpha(sizes, 0.01, paired)
+                smallest = smallest_pair_p_value if paired else lambda n: smallest_p_value(n, n)
+                able = sum(smallest(n) < share for n in sizes)
+                assert able * share <= 0.01 + 1e-12
+
+
+def test_rounds_add_as_many_as_the_first_look_or_enough_for_the_next_look_to_decide():
+    run_wide = RUN_ALPHA / 34  # the quick profile's 34 CPU cases
+    # 3 pairs settle what is unchanged; 11 pairs can go below 1/2**11 < run_wide / 3.
+    assert look_sizes(3, 3, run_wide, paired=True) == (3, 11, 19, 27)
+    # 6 pairs a look already decide at the second look: every round adds 6, as before.
+    assert look_sizes(6, 2, run_wide, paired=True) == (6, 12, 18)
+    # 3 processes a side: 7 against 7 can decide, 6 against 6 cannot at the share of three.
+    assert look_sizes(3, 3, run_wide) == (3, 7, 11, 15)
+    assert look_sizes(4, 0, run_wide, paired=True) == (4,)
+    for first, rounds, paired in itertools.product(range(1, 12), range(1, 4), (False, True)):
+        sizes = look_sizes(first, rounds, run_wide, paired)
+        step = sizes[1] - sizes[0]
+        assert step >= first and all(b - a == step for a, b in itertools.pairwise(sizes))
+        second = smallest_pair_p_value(sizes[1]) if paired else smallest_p_value(*sizes[1:2] * 2)
+        assert second < look_alpha(sizes, run_wide, paired)
+    with pytest.raises(ValueError, match="at least one pair"):
+        look_sizes(0, 2, 0.01)
+
+
+def test_each_round_asks_for_the_planned_pairs():
+    asked: list[int] = []
+    speeds = {SLOW: {"a": 1e-4, "b": 1.25e-4}}
+    fake = fake_measure(speeds, [])
+
+    def measure(cases: list[Case], count: int):
+        asked.append(count)
+        return fake(cases, count)
+
+    # One case tested at what each of 34 would get: the plan of a quick profile's run.
+    settings = GateSettings(confirm_rounds=3, alpha=RUN_ALPHA / 34)
+    outcome = run_ab([Case.from_id(SLOW)], measure, settings, 3)
+    assert asked == [3, 4]  # 3 against 3 cannot decide; 7 against 7 can, and does
+    assert outcome.look_sizes == (3, 7, 11, 15) and outcome.verdicts[0].verdict == "regression"
+    assert "planned looks: 3, 7, 11, 15" in ab_lines(outcome, ENVIRONMENTS)[0]
 
 
 def test_cases_a_side_skipped_are_folded_under_the_table_by_reason():

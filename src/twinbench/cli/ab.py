@@ -52,9 +52,13 @@ def add_parser(commands: Any) -> None:
         "judged against A pair by pair (--together, the default there); elsewhere, or with "
         "--interleaved, the two sides take turns, A B B A ..., each side getting as many "
         "processes as a plain run (quick: 3). CUDA cases always take turns: the two sides "
-        "would share one card. A case is measured again before it is judged while a look "
-        "leaves it open: beyond the threshold but not yet significant, or inside it while a "
-        "slowdown as large as the threshold is still likely. The cases of a run share one "
+        "would share one card. --processes sets the first look: pairs (or processes a side) "
+        "a case, by default as many as a plain run's processes. A case is measured again "
+        "while a look leaves it open: beyond the threshold but not yet significant, or inside "
+        "it while a slowdown as large as the threshold is still likely. Each round adds as "
+        "many, or more where the next look could not decide otherwise (a test of n pairs "
+        "gives no p below 1/2**n), and never starts more workers at a time than the first "
+        "look did. The cases of a run share one "
         f"false-alarm rate: unchanged code reads any case slower in at most {RUN_ALPHA:.0%} of "
         "runs (docs/gate.md has the figures behind these choices). Writes one run file "
         "holding both sides under "
@@ -75,8 +79,7 @@ def add_parser(commands: Any) -> None:
         "half of the CPUs, the two trading halves every "
         f"{SWAP_PERIOD_S:g} s (duet benchmarking), and judge B against A pair by pair: both "
         "sides live through the very same moments of the same CPUs, so a pair's ratio varies "
-        "less than either side, and a pair costs the time of one process. --processes (pairs) "
-        "defaults to twice the profile's, the time an interleaved run spends; --threads "
+        "less than either side, and a pair costs the time of one process. --threads "
         "defaults to half the CPUs and may not exceed it. The default on 2 or more CPUs",
     )
     mode.add_argument(
@@ -106,11 +109,7 @@ def run(args: argparse.Namespace) -> int:
         options = resolve_options(lambda name: getattr(args, name, None), Path.cwd())
         args.together, args.order = _mode(args.together, args.order)
         if args.together:
-            threads = _threads_together(args.threads)
-            # Twice the processes: a pair whose sides run at once costs one process's time.
-            options = replace(
-                options, threads=threads, processes=args.processes or 2 * options.processes
-            )
+            options = replace(options, threads=_threads_together(args.threads))
         environments = {"a": describe_environment(args.a), "b": describe_environment(args.b)}
     except (OptionError, EnvironmentProblem) as problem:
         error(NAME, str(problem))
@@ -174,11 +173,15 @@ def _announce(together: bool, options: BenchOptions) -> str:
     """What the run is about to do, so that a long measurement does not start unexplained."""
     if together:
         how = (
-            f"{options.processes} pairs a case, the two processes of each at the same time "
-            f"on halves of the CPUs, {options.threads} thread(s) each (--interleaved: take turns)"
+            f"{options.processes} pairs a case at the first look, the two processes of each at "
+            f"the same time on halves of the CPUs, {options.threads} thread(s) each "
+            "(--interleaved: take turns)"
         )
     else:
-        how = f"{options.processes} processes a side, taking turns, {options.threads} thread(s)"
+        how = (
+            f"{options.processes} processes a side a case at the first look, taking turns, "
+            f"{options.threads} thread(s)"
+        )
     return f"{NAME}: {how}"
 
 
@@ -199,12 +202,13 @@ def _threads_together(asked: int | None) -> int:
 def _measure(args: argparse.Namespace, options: BenchOptions, twin_caches: dict[str, Path]) -> Any:
     rng = random.Random(args.seed)
 
-    def measure(cases: list[Case]) -> Interleaved:
+    def measure(cases: list[Case], processes: int) -> Interleaved:
         return measure_interleaved(
             cases,
             options.profile.timing,
             {"a": args.a, "b": args.b},
-            processes=options.processes,
+            processes=processes,
+            at_once=options.processes,
             threads=options.threads,
             order=args.order,
             rng=rng,

@@ -4,7 +4,8 @@ Measured against a stored baseline, a slow spell tonight looks like a regression
 B, B, A in one sitting, both sides live through the same spell and it cancels (asv's
 --interleave-rounds, Chromium's Pinpoint, Google Benchmark's random interleaving). Per
 framework, `processes` fresh workers of each environment start together (imports in
-parallel, as in `pool`); each case is then measured once in every worker, the two sides'
+parallel, as in `pool`; at most `at_once` a side at a time, so a large round does not hold
+dozens of Keras workers in memory); each case is then measured once in every worker, the two sides'
 workers taking turns in ABBA order (A1 B1 B2 A2 A3 B3 ...: neither side is always first
 after the other) or in seeded random order within each pair. The timing core is the same
 worker and timer as a normal run; only the interpreter differs.
@@ -91,50 +92,80 @@ def measure_interleaved(
     progress: Callable[[str], None] = lambda _: None,
     together: bool = False,
     twin_caches: Mapping[str, Path] | None = None,
+    at_once: int | None = None,
 ) -> Interleaved:
     """Measure every case in `processes` fresh workers per side, the sides interleaved.
 
     `together`: the two workers of each pair measure CPU cases at the same time, on disjoint
     CPUs (`measured_together` tells which cases were). `twin_caches`: per side, the folder its
     workers share for the PyTorch twins' exports (`side_twin_caches`); None: one per worker.
+    `at_once`: at most this many workers a side alive at a time (default: all), the rest
+    started when those are done: a Keras worker holds hundreds of MB.
     """
     rng = rng or random.Random(0)
     halves = cpu_halves(usable_cpus()) if together else None
     measured = Interleaved()
     ordered = sorted(cases, key=execution_order)
     for framework, group in itertools.groupby(ordered, key=lambda case: case.framework):
-        workers = {
-            side: [
-                Worker(
-                    framework,
-                    threads,
-                    pythons[side],
-                    twin_cache=twin_caches[side] if twin_caches else None,
-                    cpus=_pair_cpus(halves, side, index),
-                )
-                for index in range(processes)
-            ]
-            for side in SIDES
-        }
-        try:
-            for worker in itertools.chain(*workers.values()):
-                worker.wait_ready()
-            for case in group:
-                progress(f"{case.id}")
-                if together and case.device == "cpu":
-                    measured.orders[case.id] = [TOGETHER] * processes
-                    measured.results[case.id] = _measure_case_together(
-                        case, timing, workers, numerics_dir
+        group_cases = list(group)
+        for batch in _batches(processes, at_once or processes):
+            workers = {
+                side: [
+                    Worker(
+                        framework,
+                        threads,
+                        pythons[side],
+                        twin_cache=twin_caches[side] if twin_caches else None,
+                        cpus=_pair_cpus(halves, side, index),
                     )
-                    continue
-                sequence = interleaved_order(processes, order, rng)
-                measured.orders[case.id] = sequence
-                measured.results[case.id] = _measure_case(
-                    case, timing, sequence, workers, numerics_dir
-                )
-        finally:
-            _close_all(list(itertools.chain(*workers.values())))
+                    for index in batch
+                ]
+                for side in SIDES
+            }
+            try:
+                for worker in itertools.chain(*workers.values()):
+                    worker.wait_ready()
+                for case in group_cases:
+                    progress(case.id if len(batch) == processes else _batch_note(case, batch))
+                    _measure_into(
+                        measured, case, timing, workers, together, numerics_dir, order, rng
+                    )
+            finally:
+                _close_all(list(itertools.chain(*workers.values())))
     return measured
+
+
+def _batches(processes: int, at_once: int) -> Iterator[range]:
+    """The indexes of the workers a side, `at_once` at a time."""
+    for first in range(0, processes, at_once):
+        yield range(first, min(processes, first + at_once))
+
+
+def _measure_into(
+    measured: Interleaved,
+    case: Case,
+    timing: TimingSettings,
+    workers: dict[str, list[Worker]],
+    together: bool,
+    numerics_dir: Path | None,
+    order: str,
+    rng: random.Random,
+) -> None:
+    """One case in every worker of `workers`, added to what earlier workers measured of it."""
+    if together and case.device == "cpu":
+        sequence = [TOGETHER] * len(workers["a"])
+        results = _measure_case_together(case, timing, workers, numerics_dir)
+    else:
+        sequence = interleaved_order(len(workers["a"]), order, rng)
+        results = _measure_case(case, timing, sequence, workers, numerics_dir)
+    measured.orders.setdefault(case.id, []).extend(sequence)
+    sides = measured.results.setdefault(case.id, {side: [] for side in SIDES})
+    for side in SIDES:
+        sides[side] += results[side]
+
+
+def _batch_note(case: Case, batch: range) -> str:
+    return f"{case.id} (workers {batch.start + 1}-{batch.stop} a side)"
 
 
 @contextlib.contextmanager

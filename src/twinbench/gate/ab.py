@@ -18,7 +18,7 @@ the pair's ratio is the measurement.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from twinbench.core.cases import Case
@@ -62,8 +62,12 @@ SETTLED_CONFIDENCE = 0.8
 # second look of 6 pairs (12 pairs, all slower: p = 1/4096, below 0.05 / 34 / 2).
 RUN_ALPHA = 0.05
 
-# Measures the given cases once more, interleaved, in fresh processes of both sides.
-MeasureAB = Callable[[list[Case]], Interleaved]
+# Measures the given cases once more, interleaved, in this many fresh processes a side.
+MeasureAB = Callable[[list[Case], int], Interleaved]
+
+# The most a round may add beyond the first look's size while looking for a step with which
+# the next look can decide: 64 more pairs already reach p below 1e-19.
+MAX_STEP = 64
 
 
 @dataclass
@@ -76,6 +80,8 @@ class ABOutcome:
     rounds: int = 0
     # The significance level every look was tested at (look_alpha).
     look_alpha: float | None = None
+    # The pairs (or processes a side) a case had planned at each look (look_sizes).
+    look_sizes: tuple[int, ...] = ()
     # How many cases shared the run-wide false-alarm rate, and each one's share (case_alpha).
     cases_judged: int = 0
     case_alpha: float | None = None
@@ -96,27 +102,44 @@ def case_alpha(alpha: float, cases: int) -> float:
     return min(alpha, RUN_ALPHA / max(cases, 1))
 
 
-def look_alpha(processes: int, rounds: int, alpha: float, paired: bool = False) -> float:
-    """The alpha of every look, for `processes` a side per look and `rounds` extra looks.
+def look_alpha(sizes: Sequence[int], alpha: float, paired: bool = False) -> float:
+    """The alpha of every look, for a case's pairs (or processes a side) at each look (`sizes`).
 
     Bonferroni over the looks that can decide: a look whose planned processes cannot let the
     permutation test reach the share (3 a side: no split is rarer than 1 in 20) never
     rejects, so it spends none of alpha. An even split over all four looks of the quick
     profile would test the three that can decide at alpha / 4; this tests them at alpha / 3.
-    The plan is fixed before anything is measured, and a look never has more processes than
+    The plan is fixed before anything is judged, and a look never has more processes than
     planned, so the false-alarm rate stays within alpha whatever the stopping rule. `paired`:
     the sign-flip test of pairs, whose smallest p is coarser (1 / 2**pairs).
     """
-    sizes = [processes * (look + 1) for look in range(rounds + 1)]
-
-    def smallest(size: int) -> float:
-        return smallest_pair_p_value(size) if paired else smallest_p_value(size, size)
-
     for looks in range(1, len(sizes)):  # the largest share that `looks` looks can spend
         share = alpha / looks
-        if sum(smallest(size) < share for size in sizes) <= looks:
+        if sum(_smallest_p(size, paired) < share for size in sizes) <= looks:
             return share
     return alpha / len(sizes)
+
+
+def look_sizes(first: int, rounds: int, alpha: float, paired: bool = False) -> tuple[int, ...]:
+    """How many pairs (or processes a side) a case has at each look: `first`, then each round
+    adds as many, or more where the next look could not decide with that many.
+
+    A small first look settles the unchanged cases cheaply (an A/A run ends there), but a
+    slowdown needs enough pairs for the test's smallest p to pass the look's share of alpha:
+    a sign-flip test of n pairs gives no p below 1 / 2**n. So the step grows until the
+    second look can decide at the alpha that the plan itself leaves each look.
+    """
+    if first < 1:
+        raise ValueError(f"a look needs at least one pair or process, got {first}")
+    for step in range(first, first + MAX_STEP):
+        sizes = tuple(first + step * look for look in range(rounds + 1))
+        if rounds == 0 or _smallest_p(sizes[1], paired) < look_alpha(sizes, alpha, paired):
+            return sizes
+    return sizes
+
+
+def _smallest_p(size: int, paired: bool) -> float:
+    return smallest_pair_p_value(size) if paired else smallest_p_value(size, size)
 
 
 @dataclass(frozen=True)
@@ -203,26 +226,28 @@ def run_ab(
     cases: list[Case],
     measure: MeasureAB,
     settings: GateSettings,
-    processes: int,
+    first_look: int,
     paired: bool = False,
 ) -> ABOutcome:
     """Measure, judge, and re-measure undecided cases in up to `confirm_rounds` rounds.
 
-    `processes`: how many a side each call of `measure` plans, for sharing alpha. The cases
-    that both sides measured on the first look share RUN_ALPHA (`case_alpha`): which cases a
-    side skips depends on the machine, not on the timings. `paired`:
+    `first_look`: the pairs (or processes a side) of the first look; the rounds add what
+    `look_sizes` plans. The cases that both sides measured on the first look share RUN_ALPHA
+    (`case_alpha`): which cases a side skips depends on the machine, not on the timings, so
+    the plan is fixed before any case is judged. `paired`:
     `measure` measures each A/B pair of a CPU case together; such pairs are judged as pairs,
     and the cases it alternated (CUDA) side against side, each at its own look alpha.
     """
-    first = measure(cases)
+    first = measure(cases, first_look)
     outcome = ABOutcome([], first.results, {k: [v] for k, v in first.orders.items()})
     outcome.cases_judged = sum(_both_sides_measured(sides) for sides in first.results.values())
     outcome.case_alpha = case_alpha(settings.alpha, outcome.cases_judged)
+    # Planned for the pairs when there are any; alternated cases (CUDA) follow the same plan.
+    sizes = look_sizes(first_look, settings.confirm_rounds, outcome.case_alpha, paired)
     alphas = {
-        together: look_alpha(processes, settings.confirm_rounds, outcome.case_alpha, together)
-        for together in {False, paired}
+        together: look_alpha(sizes, outcome.case_alpha, together) for together in {False, paired}
     }
-    outcome.look_alpha = alphas[paired]
+    outcome.look_alpha, outcome.look_sizes = alphas[paired], sizes
     by_id = {case.id: case for case in cases}
 
     def judge(case_id: str, last: bool) -> Look:
@@ -240,7 +265,8 @@ def run_ab(
         pending = [cid for cid, look in judged.items() if look.open]
         if not pending:
             break
-        again = measure([by_id[cid] for cid in pending])
+        added = sizes[round_index + 1] - sizes[round_index]
+        again = measure([by_id[cid] for cid in pending], added)
         outcome.rounds = round_index + 1
         last = outcome.rounds == settings.confirm_rounds
         for cid in pending:

@@ -71,6 +71,8 @@ def _alphas(outcome: ABOutcome) -> str:
     if not outcome.look_alpha:
         return ""
     text = f"; each look tested at p < {outcome.look_alpha:.2g}"
+    if len(outcome.look_sizes) > 1:
+        text += f" (planned looks: {', '.join(map(str, outcome.look_sizes))} a case)"
     if outcome.cases_judged > 1 and outcome.case_alpha:
         rate = outcome.cases_judged * outcome.case_alpha
         text += f" (unchanged code reads any of the {outcome.cases_judged} cases slower"
@@ -107,6 +109,7 @@ def ab_run(
         "orders": outcome.orders,
         "rounds": outcome.rounds,
         "look_alpha": outcome.look_alpha,
+        "look_sizes": list(outcome.look_sizes),
         "cases_judged": outcome.cases_judged,
         "case_alpha": outcome.case_alpha,
         "a_benchmarks": [benchmark_entry(r, r.case.id) for r in a_runs if r.status == Status.OK],
