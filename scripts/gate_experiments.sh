@@ -28,9 +28,9 @@ timed() {
 # The sides taking turns, three processes a side, as many as a plain run: interleaving, not
 # more processes, is meant to cancel the spells (its cost against a plain run: docs/gate.md).
 AB=("$PY" -m twinbench.cli ab --interleaved --processes 3 --a "$PY")
-# Each A/B pair measured at the same time on its own half of the CPUs, judged pair by pair:
-# 6 pairs cost what 3 a side interleaved do.
-DUET=("$PY" -m twinbench.cli ab --together --processes 6 --confirm-rounds 2 --a "$PY")
+# Each A/B pair measured at the same time on its own half of the CPUs, judged pair by pair,
+# with the command's own plan of looks (quick: 3 pairs, then rounds that can decide).
+DUET=("$PY" -m twinbench.cli ab --together --a "$PY")
 
 # 1. Calm: a baseline; a plain A/A gate run against it (also the cost reference); the gate
 #    with the slowdown; an A/A A/B run (its cost against the plain run) and an injected one
