@@ -141,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
         "started": started,
         "profile": options.profile_name,
         "timing": options.profile.timing.as_dict(),
+        # The first look's pairs (or processes a side); the plan: twinbench.ab.look_sizes.
         "processes": options.processes,
         "threads": options.threads,
         "order": "together" if args.together else args.order,

@@ -5,8 +5,8 @@ B, B, A in one sitting, both sides live through the same spell and it cancels (a
 --interleave-rounds, Chromium's Pinpoint, Google Benchmark's random interleaving). Per
 framework, `processes` fresh workers of each environment start together (imports in
 parallel, as in `pool`; at most `at_once` a side at a time, so a large round does not hold
-dozens of Keras workers in memory); each case is then measured once in every worker, the two sides'
-workers taking turns in ABBA order (A1 B1 B2 A2 A3 B3 ...: neither side is always first
+dozens of Keras workers in memory); each case is then measured once in every worker, the
+two sides' workers taking turns in ABBA order (A1 B1 B2 A2 A3 B3 ...: neither side is always first
 after the other) or in seeded random order within each pair. The timing core is the same
 worker and timer as a normal run; only the interpreter differs.
 

@@ -58,8 +58,8 @@ SETTLED_CONFIDENCE = 0.8
 # An A/B run of unchanged code reads any case slower at most this often. A run judges many
 # cases at once, and every `slower` fails it: tested at the gate's per-case alpha of 0.01, a
 # run of the quick profile's 34 cases would read at least one unchanged case slower in
-# 1 - 0.99**34 = 29% of runs. 5%: on a calm machine a slowdown of 25% still decides on the
-# second look of 6 pairs (12 pairs, all slower: p = 1/4096, below 0.05 / 34 / 2).
+# 1 - 0.99**34 = 29% of runs. 5%: a slowdown whose pairs all read slower still decides on
+# the second look of the quick profile's plan (11 pairs: p = 1/2048, below 0.05 / 34 / 3).
 RUN_ALPHA = 0.05
 
 # Measures the given cases once more, interleaved, in this many fresh processes a side.

@@ -67,16 +67,16 @@ def ab_lines(outcome: ABOutcome, environments: dict[str, dict[str, Any]]) -> lis
 
 
 def _alphas(outcome: ABOutcome) -> str:
-    """The significance of each look, and the run-wide false-alarm rate it keeps."""
+    """The significance of each look, the run-wide false-alarm rate it keeps, the plan."""
     if not outcome.look_alpha:
         return ""
     text = f"; each look tested at p < {outcome.look_alpha:.2g}"
-    if len(outcome.look_sizes) > 1:
-        text += f" (planned looks: {', '.join(map(str, outcome.look_sizes))} a case)"
     if outcome.cases_judged > 1 and outcome.case_alpha:
         rate = outcome.cases_judged * outcome.case_alpha
         text += f" (unchanged code reads any of the {outcome.cases_judged} cases slower"
         text += f" in at most {rate:.0%} of runs)"
+    if len(outcome.look_sizes) > 1:
+        text += f"; planned looks: {', '.join(map(str, outcome.look_sizes))} a case"
     return text
 
 
