@@ -79,6 +79,19 @@ class BenchSession:
         # The case ids collected to run, in order (set by the plugin after collection).
         self.planned: list[str] = []
         self.proofs = ProofLedger(options.selection)
+        # Set on Ctrl-C, before pytest reports it (pytest_keyboard_interrupt).
+        self.interrupted = False
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_keyboard_interrupt(self) -> None:
+        """Remember Ctrl-C ahead of pytest's own report of it.
+
+        That report can fail (pytest 9.2 on CPython 3.11.7 raised TypeError rendering a
+        traceback entry that had no line number), and then pytest finishes the session with
+        the exit status still 0: judged by that status alone, the cases measured so far
+        would be gated and written as a whole run.
+        """
+        self.interrupted = True
 
     def _new_pool(self) -> WorkerPool:
         options = self.options
@@ -168,7 +181,7 @@ class BenchSession:
         gate and the history, so it is dropped and the unmeasured cases are named instead.
         """
         self.pool.close()
-        if interrupted:
+        if interrupted or self.interrupted:
             self.notes.append(self._interrupted_note())
             return False
         if not self.runs:
