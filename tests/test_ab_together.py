@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import random
 from pathlib import Path
 from types import SimpleNamespace
 from typing import ClassVar
@@ -23,6 +24,7 @@ from twinbench.execute.interleave import (
     TOGETHER,
     Interleaved,
     cpu_halves,
+    interleaved_order,
     measure_interleaved,
     side_twin_caches,
 )
@@ -472,3 +474,21 @@ def test_a_large_round_starts_no_more_workers_at_a_time_than_asked(monkeypatch):
     # The halves still alternate pair by pair across the batches.
     starts = [cpus for event, python, cpus in FakeWorker.timeline if python == "pa"][::2]
     assert starts[:5] == [(0,), (1,), (0,), (1,), (0,)]
+
+
+def test_taking_turns_keeps_alternating_across_batches_and_rounds(monkeypatch):
+    """A look of 3 pairs restarted at A B would end every look on B; carried on, the
+    batches of a round and the rounds after it go on B A, A B, ... as one long look."""
+    FakeWorker.timeline = []
+    monkeypatch.setattr(interleave, "Worker", FakeWorker)
+    monkeypatch.setattr(interleave, "usable_cpus", lambda: [0, 1])
+    case_id = CUDA_CASE.id  # takes turns, like every case of an --interleaved run
+    first = measure_interleaved([CUDA_CASE], TIMING, {"a": "pa", "b": "pb"}, 3, 1, at_once=1)
+    later = measure_interleaved(
+        [CUDA_CASE], TIMING, {"a": "pa", "b": "pb"}, 3, 1, pairs_before={case_id: 3}
+    )
+    assert first.orders[case_id] == ["a", "b", "b", "a", "a", "b"]  # one pair a batch
+    assert later.orders[case_id] == ["b", "a", "a", "b", "b", "a"]
+    assert first.orders[case_id] + later.orders[case_id] == interleaved_order(
+        6, "abba", random.Random(0)
+    )

@@ -202,9 +202,10 @@ def _threads_together(asked: int | None) -> int:
 
 def _measure(args: argparse.Namespace, options: BenchOptions, twin_caches: dict[str, Path]) -> Any:
     rng = random.Random(args.seed)
+    pairs_done: dict[str, int] = {}  # per case, over the looks: the turn order carries on
 
     def measure(cases: list[Case], processes: int) -> Interleaved:
-        return measure_interleaved(
+        measured = measure_interleaved(
             cases,
             options.profile.timing,
             {"a": args.a, "b": args.b},
@@ -216,6 +217,10 @@ def _measure(args: argparse.Namespace, options: BenchOptions, twin_caches: dict[
             progress=lambda line: print(f"measuring {line}", file=sys.stderr, flush=True),
             together=args.together,
             twin_caches=twin_caches,
+            pairs_before=dict(pairs_done),
         )
+        for case_id, sides in measured.results.items():
+            pairs_done[case_id] = pairs_done.get(case_id, 0) + len(sides["a"])
+        return measured
 
     return measure

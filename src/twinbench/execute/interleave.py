@@ -59,12 +59,20 @@ def cpu_halves(cpus: list[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(cpus[:half]), tuple(cpus[half : 2 * half])
 
 
-def interleaved_order(pairs: int, order: str, rng: random.Random) -> list[str]:
-    """The sides in measuring order: `pairs` of one A and one B each."""
+def interleaved_order(
+    pairs: int, order: str, rng: random.Random, pairs_before: int = 0
+) -> list[str]:
+    """The sides in measuring order: `pairs` of one A and one B each.
+
+    `pairs_before`: pairs of the case measured already (earlier batches and rounds), so that
+    A B / B A keeps alternating across them: restarted at A B, an odd number of pairs a look
+    would put B later in the last pair of every look, and a drift over a look's workers
+    would then favour one side.
+    """
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}: choose from {', '.join(ORDERS)}")
     sequence: list[str] = []
-    for index in range(pairs):
+    for index in range(pairs_before, pairs_before + pairs):
         pair = ["a", "b"] if index % 2 == 0 else ["b", "a"]
         if order == "random":
             rng.shuffle(pair)
@@ -93,6 +101,7 @@ def measure_interleaved(
     together: bool = False,
     twin_caches: Mapping[str, Path] | None = None,
     at_once: int | None = None,
+    pairs_before: Mapping[str, int] | None = None,
 ) -> Interleaved:
     """Measure every case in `processes` fresh workers per side, the sides interleaved.
 
@@ -100,7 +109,8 @@ def measure_interleaved(
     CPUs (`measured_together` tells which cases were). `twin_caches`: per side, the folder its
     workers share for the PyTorch twins' exports (`side_twin_caches`); None: one per worker.
     `at_once`: at most this many workers a side alive at a time (default: all), the rest
-    started when those are done: a Keras worker holds hundreds of MB.
+    started when those are done: a Keras worker holds hundreds of MB. `pairs_before`: per
+    case id, the pairs earlier calls measured (rounds), for the turn order to carry on.
     """
     rng = rng or random.Random(0)
     halves = cpu_halves(usable_cpus()) if together else None
@@ -127,8 +137,17 @@ def measure_interleaved(
                     worker.wait_ready()
                 for case in group_cases:
                     progress(case.id if len(batch) == processes else _batch_note(case, batch))
+                    before = (pairs_before or {}).get(case.id, 0)
                     _measure_into(
-                        measured, case, timing, workers, together, numerics_dir, order, rng
+                        measured,
+                        case,
+                        timing,
+                        workers,
+                        together,
+                        numerics_dir,
+                        order,
+                        rng,
+                        before,
                     )
             finally:
                 _close_all(list(itertools.chain(*workers.values())))
@@ -150,13 +169,15 @@ def _measure_into(
     numerics_dir: Path | None,
     order: str,
     rng: random.Random,
+    pairs_before: int,
 ) -> None:
     """One case in every worker of `workers`, added to what earlier workers measured of it."""
     if together and case.device == "cpu":
         sequence = [TOGETHER] * len(workers["a"])
         results = _measure_case_together(case, timing, workers, numerics_dir)
     else:
-        sequence = interleaved_order(len(workers["a"]), order, rng)
+        so_far = len(measured.results.get(case.id, {}).get("a", []))  # earlier batches
+        sequence = interleaved_order(len(workers["a"]), order, rng, pairs_before + so_far)
         results = _measure_case(case, timing, sequence, workers, numerics_dir)
     measured.orders.setdefault(case.id, []).extend(sequence)
     sides = measured.results.setdefault(case.id, {side: [] for side in SIDES})
