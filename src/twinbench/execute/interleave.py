@@ -113,6 +113,7 @@ def measure_interleaved(
     case id, the pairs earlier calls measured (rounds), for the turn order to carry on.
     """
     rng = rng or random.Random(0)
+    before = pairs_before or {}
     halves = cpu_halves(usable_cpus()) if together else None
     measured = Interleaved()
     ordered = sorted(cases, key=execution_order)
@@ -137,17 +138,8 @@ def measure_interleaved(
                     worker.wait_ready()
                 for case in group_cases:
                     progress(case.id if len(batch) == processes else _batch_note(case, batch))
-                    before = (pairs_before or {}).get(case.id, 0)
                     _measure_into(
-                        measured,
-                        case,
-                        timing,
-                        workers,
-                        together,
-                        numerics_dir,
-                        order,
-                        rng,
-                        before,
+                        measured, case, timing, workers, together, numerics_dir, order, rng, before
                     )
             finally:
                 _close_all(list(itertools.chain(*workers.values())))
@@ -169,7 +161,7 @@ def _measure_into(
     numerics_dir: Path | None,
     order: str,
     rng: random.Random,
-    pairs_before: int,
+    pairs_before: Mapping[str, int],
 ) -> None:
     """One case in every worker of `workers`, added to what earlier workers measured of it."""
     if together and case.device == "cpu":
@@ -177,7 +169,8 @@ def _measure_into(
         results = _measure_case_together(case, timing, workers, numerics_dir)
     else:
         so_far = len(measured.results.get(case.id, {}).get("a", []))  # earlier batches
-        sequence = interleaved_order(len(workers["a"]), order, rng, pairs_before + so_far)
+        before = pairs_before.get(case.id, 0) + so_far
+        sequence = interleaved_order(len(workers["a"]), order, rng, before)
         results = _measure_case(case, timing, sequence, workers, numerics_dir)
     measured.orders.setdefault(case.id, []).extend(sequence)
     sides = measured.results.setdefault(case.id, {side: [] for side in SIDES})
