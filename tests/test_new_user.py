@@ -376,20 +376,25 @@ def test_calibrate_recommends_a_case_threshold_per_noisy_case():
     assert "keep the thresholds" in recommendation([calm], GateSettings(threshold=1.10))[0]
 
 
-def test_ctrl_c_while_the_run_is_judged_writes_nothing(tmp_path, monkeypatch):
-    """Item 1, later: Ctrl-C during the confirmation rounds (inside pytest's session finish)
-    ends with the same note instead of a traceback, and no file."""
+def _session_with_one_of_two_measured(tmp_path):
+    """A bench session that measured the first of its two planned cases."""
     from fixtures.runs import measured
 
     from twinbench.bench.resolve import resolve_options
     from twinbench.bench.session import BenchSession
-    from twinbench.cli import build_parser
 
     args = build_parser().parse_args(["calibrate", "--models=mlp", "--devices=cpu"])
     args.results_dir, args.save_baseline, args.no_compare = str(tmp_path), None, False
     session = BenchSession(resolve_options(lambda name: getattr(args, name, None), tmp_path))
     session.runs.append(measured("mlp-torch-eager-cpu-infer-fp32-b1", 1e-4))
     session.planned = ["mlp-torch-eager-cpu-infer-fp32-b1", "mlp-keras-graph-cpu-infer-fp32-b1"]
+    return session
+
+
+def test_ctrl_c_while_the_run_is_judged_writes_nothing(tmp_path, monkeypatch):
+    """Item 1, later: Ctrl-C during the confirmation rounds (inside pytest's session finish)
+    ends with the same note instead of a traceback, and no file."""
+    session = _session_with_one_of_two_measured(tmp_path)
 
     def interrupted() -> bool:
         raise KeyboardInterrupt
@@ -404,17 +409,7 @@ def test_ctrl_c_whose_report_fails_still_writes_nothing(tmp_path):
     """Item 1, when pytest's own report of Ctrl-C raises (as pytest 9.2 did on CPython 3.11.7,
     a traceback entry without a line number): pytest then finishes the session with exit
     status 0, and the cases measured so far must still not be written as a whole run."""
-    from fixtures.runs import measured
-
-    from twinbench.bench.resolve import resolve_options
-    from twinbench.bench.session import BenchSession
-    from twinbench.cli import build_parser
-
-    args = build_parser().parse_args(["calibrate", "--models=mlp", "--devices=cpu"])
-    args.results_dir, args.save_baseline, args.no_compare = str(tmp_path), None, False
-    session = BenchSession(resolve_options(lambda name: getattr(args, name, None), tmp_path))
-    session.runs.append(measured("mlp-torch-eager-cpu-infer-fp32-b1", 1e-4))
-    session.planned = ["mlp-torch-eager-cpu-infer-fp32-b1", "mlp-keras-graph-cpu-infer-fp32-b1"]
+    session = _session_with_one_of_two_measured(tmp_path)
 
     class FailingReporter:
         def pytest_keyboard_interrupt(self, excinfo):
@@ -424,7 +419,10 @@ def test_ctrl_c_whose_report_fails_still_writes_nothing(tmp_path):
     plugins.register(FailingReporter())
     plugins.register(session)
     with pytest.raises(TypeError):
-        plugins.hook.pytest_keyboard_interrupt(excinfo=None)
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            plugins.hook.pytest_keyboard_interrupt(excinfo=pytest.ExceptionInfo.from_current())
     assert session.finish() is False  # what pytest's session finish asks with exit status 0
     assert "interrupted: no run file written, 1 of 2 case(s) measured" in session.notes[-1]
     assert list(tmp_path.rglob("*.json*")) == []

@@ -83,15 +83,16 @@ class BenchSession:
         self.interrupted = False
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_keyboard_interrupt(self) -> None:
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         """Remember Ctrl-C ahead of pytest's own report of it.
 
         That report can fail (pytest 9.2 on CPython 3.11.7 raised TypeError rendering a
         traceback entry that had no line number), and then pytest finishes the session with
         the exit status still 0: judged by that status alone, the cases measured so far
-        would be gated and written as a whole run.
+        would be gated and written as a whole run. pytest.exit comes through this hook too
+        (an unusable baseline stops the run that way): that is no interruption to report.
         """
-        self.interrupted = True
+        self.interrupted = excinfo.errisinstance(KeyboardInterrupt)
 
     def _new_pool(self) -> WorkerPool:
         options = self.options
