@@ -34,6 +34,7 @@ BASE_VALUES = {
     "confirm_rounds": 3,
     "like_for_like": False,
     "baseline_window": 0,
+    "baseline_code_check": True,
     "regression_threshold": 1.1,
     "case_threshold": [],
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sysconfig
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,10 @@ def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
         refresh_numerics=bool(get("refresh_numerics")),
         compare=not get("no_compare"),
         strict=bool(get("strict_gate")),
-        gate=gate_settings(get),
+        # Only pytest runs measure after the gate: only they have --no-baseline-code-check.
+        gate=replace(
+            gate_settings(get), check_baseline_code=get("baseline_code_check") is not False
+        ),
     )
 
 

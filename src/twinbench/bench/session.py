@@ -8,12 +8,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from twinbench.bench.code_check import baseline_code_check
 from twinbench.bench.explain import incomparable_lines
 from twinbench.bench.proofs import ProofLedger
 from twinbench.bench.resolve import BenchOptions
@@ -21,6 +23,7 @@ from twinbench.core.cases import DEFAULT_VARIANTS, Case, reference_framework
 from twinbench.core.jsonfile import json_files
 from twinbench.core.status import Status
 from twinbench.execute.case import CaseRun, merge, throttle_notes
+from twinbench.execute.code import code_record
 from twinbench.execute.fit import fit_unsupported, learning_problem
 from twinbench.execute.numerics import refresh_references
 from twinbench.execute.pool import WorkerPool
@@ -141,15 +144,11 @@ class BenchSession:
             "threads": self.options.threads,
             "require_gpu": self.options.require_gpu,
             "loop_overhead_s": self.loop_overhead_s,
+            "code": code_record(Path.cwd()),  # the gate can measure it again (execute/code.py)
             "selection": {
-                "models": list(selection.models),
-                "frameworks": list(selection.frameworks),
-                "devices": list(selection.devices),
-                "modes": list(selection.modes),
-                "batch_sizes": list(selection.batch_sizes),
-                "variants": list(selection.variants),
-                "precisions": list(selection.precisions),
-                "sizes": list(selection.sizes),
+                f.name: list(getattr(selection, f.name))
+                for f in fields(selection)
+                if f.name != "cpu_sizes"  # None unless a profile sets it
             },
             "frameworks": self.pool.runner_metadata,
             "parity_proofs": self.proofs.summary(),
@@ -204,10 +203,11 @@ class BenchSession:
         metadata["tf32"] = tf32_in_use(self.pool.runner_metadata)
         self.notes += throttle_notes(self.runs)
         self.run = build_run(self.runs, metadata, self.settings(), self.test_names, self.probe)
-        results_dir = self.options.results_dir
+        results_dir, gate = self.options.results_dir, self.options.gate
         if self.options.compare:
             try:
-                self.gate = run_gate(self.run, results_dir, self.options.gate, self._remeasure)
+                check = baseline_code_check(self.options) if gate.check_baseline_code else None
+                self.gate = run_gate(self.run, results_dir, gate, self._remeasure, check)
             except RunFileError as error:
                 # Nothing under results/ changes when the baseline is unreadable.
                 self.notes.append(f"baseline unusable, run file not written: {error}")

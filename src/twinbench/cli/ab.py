@@ -18,17 +18,12 @@ from twinbench.bench.options import (
 )
 from twinbench.bench.resolve import BenchOptions, resolve_options
 from twinbench.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error
-from twinbench.core.cases import Case, build_matrix
+from twinbench.core.cases import build_matrix
 from twinbench.core.cpus import usable_cpus
+from twinbench.execute.ab_measure import ab_measurer
 from twinbench.execute.environment import EnvironmentProblem, describe_environment, incomparable
 from twinbench.execute.half_swap import SWAP_PERIOD_S
-from twinbench.execute.interleave import (
-    ORDERS,
-    Interleaved,
-    cpu_halves,
-    measure_interleaved,
-    side_twin_caches,
-)
+from twinbench.execute.interleave import ORDERS, cpu_halves, side_twin_caches
 from twinbench.gate.ab import RUN_ALPHA, run_ab
 from twinbench.gate.ab_record import ab_lines, ab_run, failed_verdicts
 from twinbench.results.storage import write_run
@@ -201,26 +196,14 @@ def _threads_together(asked: int | None) -> int:
 
 
 def _measure(args: argparse.Namespace, options: BenchOptions, twin_caches: dict[str, Path]) -> Any:
-    rng = random.Random(args.seed)
-    pairs_done: dict[str, int] = {}  # per case, over the looks: the turn order carries on
-
-    def measure(cases: list[Case], processes: int) -> Interleaved:
-        measured = measure_interleaved(
-            cases,
-            options.profile.timing,
-            {"a": args.a, "b": args.b},
-            processes=processes,
-            at_once=options.processes,
-            threads=options.threads,
-            order=args.order,
-            rng=rng,
-            progress=lambda line: print(f"measuring {line}", file=sys.stderr, flush=True),
-            together=args.together,
-            twin_caches=twin_caches,
-            pairs_before=dict(pairs_done),
-        )
-        for case_id, sides in measured.results.items():
-            pairs_done[case_id] = pairs_done.get(case_id, 0) + len(sides["a"])
-        return measured
-
-    return measure
+    return ab_measurer(
+        {"a": args.a, "b": args.b},
+        options.profile.timing,
+        first_look=options.processes,
+        threads=options.threads,
+        together=args.together,
+        twin_caches=twin_caches,
+        order=args.order,
+        rng=random.Random(args.seed),
+        progress=lambda line: print(f"measuring {line}", file=sys.stderr, flush=True),
+    )

@@ -10,6 +10,7 @@ from twinbench.bench.explain import explanation_lines
 from twinbench.bench.options import add_gate_options, add_results_dir
 from twinbench.bench.resolve import gate_settings
 from twinbench.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, results_dir
+from twinbench.gate.code_check import apply_stored_check
 from twinbench.gate.compare import compare_runs
 from twinbench.gate.session_gate import (
     GateOutcome,
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     comparison = compare_runs(baseline, current, settings)
     if baseline is not None:
         apply_confirmations(baseline, current, comparison, settings)
+        apply_stored_check(baseline, current, comparison)
     add_witness_notes(current, comparison, baseline)  # as the run's own table showed them
     pooled = pooled_run_count(baseline) if baseline else 0
     print("\n".join(verdict_lines(GateOutcome(comparison, source, pooled, notes))))

@@ -67,6 +67,8 @@ class Comparison:
     scale: float = 1.0
     # One entry per re-measurement round: suspects, seconds measuring, seconds waiting.
     rounds: list[dict[str, Any]] = field(default_factory=list)
+    # The regressions measured beside the baseline's code, and what that read (code_check.py).
+    code_check: dict[str, Any] = field(default_factory=dict)
 
     def pending(self, is_suspect: Callable[[Verdict], bool]) -> list[Verdict]:
         """The verdicts that `is_suspect` says still need a re-measurement."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from twinbench.core.status import Outcome
 from twinbench.execute.case import CaseResult
+from twinbench.gate.code_check import CodeCheck, check_regressions, code_check_lines
 from twinbench.gate.compare import Comparison, GateSettings, Verdict, compare_runs
 from twinbench.gate.confirm import (
     ROUND_GAP_S,
@@ -60,9 +61,14 @@ class GateOutcome:
 
 
 def run_gate(
-    run: dict[str, Any], results_dir: Path, settings: GateSettings, remeasure: Remeasure
+    run: dict[str, Any],
+    results_dir: Path,
+    settings: GateSettings,
+    remeasure: Remeasure,
+    code_check: CodeCheck | None = None,
 ) -> GateOutcome:
-    """Compare `run` with its machine's baseline; re-measure suspects round by round.
+    """Compare `run` with its machine's baseline; re-measure suspects round by round; measure
+    the regressions they confirm beside the baseline's code (`code_check`; None: do not).
 
     Raises RunFileError when the baseline exists but is unreadable. Each round's samples go
     into the run (``extra_info.confirmation``), the verdicts under ``twinbench.comparison``.
@@ -92,6 +98,7 @@ def run_gate(
                 entry = round_entry(entries, measured.probe_s, measured.waited_s)
                 benches[case_id]["extra_info"].setdefault("confirmation", []).append(entry)
             apply_confirmations(baseline, run, comparison, settings)
+        check_regressions(baseline, comparison, code_check)
     add_witness_notes(run, comparison, baseline)
     record_comparison(run, comparison, path, settings)
     pooled = pooled_run_count(baseline) if baseline else 0
@@ -156,9 +163,11 @@ def record_comparison(
             "normalise": settings.normalise,
             "confirm_rounds": settings.confirm_rounds,
             "baseline_window": settings.baseline_window,
+            "check_baseline_code": settings.check_baseline_code,
         },
         "drift": comparison.drift,
         "confirmation_rounds": comparison.rounds,
+        "code_check": comparison.code_check,
         "identity_changes": {k: list(v) for k, v in comparison.identity_changes.items()},
         "stack_changes": {k: list(v) for k, v in comparison.stack_changes.items()},
         "verdicts": [v.as_dict() for v in comparison.verdicts],
@@ -201,6 +210,7 @@ def verdict_lines(outcome: GateOutcome) -> list[str]:
     lines = [f"Regression gate ({source})", *stack_change_lines(outcome.comparison), ""]
     lines.append(format_table(headers, rows))
     lines += confirmation_lines(outcome.comparison.rounds)
+    lines += code_check_lines(outcome.comparison.code_check)
     lines += baseline_warning(outcome.baseline_runs) + outcome.notes
     changes = outcome.comparison.stack_changes
     lines += [

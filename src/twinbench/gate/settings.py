@@ -25,6 +25,8 @@ class GateSettings:
     # Pool the baseline from the last N comparable runs of the history (window.py); 0: use
     # the saved baseline file.
     baseline_window: int = 0
+    # Measure each confirmed regression beside the baseline's own code (code_check.py).
+    check_baseline_code: bool = True
 
     def threshold_for(self, case_id: str) -> float:
         """The threshold that applies to `case_id`."""

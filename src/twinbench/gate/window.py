@@ -27,6 +27,7 @@ from typing import Any
 
 from twinbench.core.jsonfile import json_files
 from twinbench.core.status import Outcome
+from twinbench.results.baselines import common_code
 from twinbench.results.storage import RunFileError, machine_slug, read_run
 
 # Verdicts that mark a run as the first of a new level for that case.
@@ -93,6 +94,7 @@ def window_baseline(results_dir: Path, run: dict[str, Any], window: int) -> Wind
     baseline["twinbench"].pop("comparison", None)
     baseline["benchmarks"] = [_refresh(bench) for bench in pooled.values()]
     baseline["twinbench"]["pooled_runs"] = [name for name, _ in found]
+    baseline["twinbench"].setdefault("settings", {})["code"] = common_code([r for _, r in found])
     return Window(baseline, folder, [name for name, _ in found], unreadable)
 
 

@@ -90,6 +90,7 @@ def pool_runs(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         ]
         _refresh_stats(mine)
     pooled["twinbench"]["stack"] = copy.deepcopy(new["twinbench"]["stack"])
+    pooled["twinbench"].setdefault("settings", {})["code"] = common_code([old, new])
     pooled["twinbench"]["pooled_runs"] = (
         old["twinbench"].get("pooled_runs", []) + new["twinbench"]["pooled_runs"]
     )
@@ -104,3 +105,10 @@ def _refresh_stats(bench: dict[str, Any]) -> None:
     for sample in bench["stats"]["data"]:
         stats.update(sample)
     bench["stats"].update(stats.as_dict())
+
+
+def common_code(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The code (settings.code) every one of `runs` measured; None when they differ or
+    one does not say: a pooled baseline's code can be measured again only when it is one."""
+    codes = [(run["twinbench"].get("settings") or {}).get("code") for run in runs]
+    return copy.deepcopy(codes[0]) if codes and all(c == codes[0] for c in codes) else None
