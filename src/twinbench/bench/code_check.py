@@ -21,8 +21,8 @@ def baseline_code_check(options: BenchOptions) -> CodeCheck:
     """A `CodeCheck` measuring with this interpreter, the run's timing and selection's cases.
 
     On 2 or more CPUs the pairs measure together on halves of the CPUs (the A/B command's
-    default: it met the targets of issue #14), so each side gets half the threads a plain
-    run gives; on one CPU they take turns with the run's threads.
+    default: it met the targets of issue #14), each side with at most half of them; on one
+    CPU they take turns with the run's threads.
     """
 
     def check(case_ids: list[str], code: dict[str, Any]) -> ABOutcome | str:
@@ -30,7 +30,9 @@ def baseline_code_check(options: BenchOptions) -> CodeCheck:
         if root is None:
             return f"{Path.cwd()} is not in a git repository"
         together = len(usable_cpus()) >= 2
-        threads = len(cpu_halves(usable_cpus())[0]) if together else options.threads
+        half = len(cpu_halves(usable_cpus())[0]) if together else options.threads
+        threads = min(options.threads, half)
+        print(file=sys.stderr)  # end pytest's line of progress dots
         say(f"{len(case_ids)} regression(s) measured again beside commit {code['commit'][:12]}")
         try:
             with interpreter_of(code, Path(root)) as python_a, side_twin_caches() as caches:

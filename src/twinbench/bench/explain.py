@@ -4,6 +4,7 @@ with its p-value, and what to do about an `incomparable` one."""
 from __future__ import annotations
 
 from twinbench.core.status import Outcome
+from twinbench.gate.code_check import WHAT
 from twinbench.gate.compare import Comparison, Verdict
 from twinbench.gate.settings import GateSettings
 
@@ -50,6 +51,8 @@ def why_ok(v: Verdict, settings: GateSettings) -> str:
         reasons.append(f"significant ({p_value})")
     if v.confirmed is False:
         reasons.append("not confirmed by re-measurement")
+    elif v.confirmed:  # confirmed, then cleared by gate/code_check.py
+        reasons.append(f"confirmed, but no slower than the baseline's own code {WHAT}")
     if v.detectable is not None:
         reasons.append(f"this noise hides slowdowns below {v.detectable:.2f}x")
     return f"ok {v.case_id}: {v.ratio:.2f}x slower but ok: {'; '.join(reasons)}"

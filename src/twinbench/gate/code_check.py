@@ -105,7 +105,7 @@ def settle(regression: Verdict, ab: Verdict) -> Verdict:
     if ab.verdict == Outcome.UNSURE:
         return _noted(replace(regression, verdict=Outcome.UNSURE), reading)
     cleared = f"{reading}: the machine was slower than when the baseline was measured, not the code"
-    return _noted(replace(regression, verdict=Outcome.OK, confirmed=False), cleared)
+    return _noted(replace(regression, verdict=Outcome.OK), cleared)
 
 
 def _annotate(comparison: Comparison, case_ids: list[str], note: str) -> None:
