@@ -110,3 +110,9 @@ def test_a_run_that_saves_a_baseline_measures_more_processes(tmp_path: Path):
     assert resolve_options(BASE_VALUES.__getitem__, tmp_path).processes == quick.processes
     explicit = dict(BASE_VALUES, save_baseline="replace", processes=2)
     assert resolve_options(explicit.__getitem__, tmp_path).processes == 2
+
+
+def test_no_baseline_code_check_reaches_the_gate_settings(tmp_path: Path):
+    assert resolve_options(BASE_VALUES.__getitem__, tmp_path).gate.check_baseline_code is True
+    values = dict(BASE_VALUES, baseline_code_check=False)
+    assert resolve_options(values.__getitem__, tmp_path).gate.check_baseline_code is False

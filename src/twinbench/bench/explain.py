@@ -4,7 +4,6 @@ with its p-value, and what to do about an `incomparable` one."""
 from __future__ import annotations
 
 from twinbench.core.status import Outcome
-from twinbench.gate.code_check import WHAT
 from twinbench.gate.compare import Comparison, Verdict
 from twinbench.gate.settings import GateSettings
 
@@ -52,7 +51,10 @@ def why_ok(v: Verdict, settings: GateSettings) -> str:
     if v.confirmed is False:
         reasons.append("not confirmed by re-measurement")
     elif v.confirmed:  # confirmed, then cleared by gate/code_check.py
-        reasons.append(f"confirmed, but no slower than the baseline's own code {WHAT}")
+        reasons.append(
+            "confirmed, then cleared: no slower than the baseline's own code measured beside "
+            "it in one sitting"
+        )
     if v.detectable is not None:
         reasons.append(f"this noise hides slowdowns below {v.detectable:.2f}x")
     return f"ok {v.case_id}: {v.ratio:.2f}x slower but ok: {'; '.join(reasons)}"

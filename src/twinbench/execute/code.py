@@ -86,7 +86,9 @@ def interpreter_of(
             if added is None:
                 raise CodeUnavailable(f"commit {code['commit'][:12]} is not in {root}")
         try:
-            mapped = [_inside(tree, root, Path(p)) for p in (paths or _import_paths())]
+            mapped = [
+                _inside(tree, root, Path(p)) for p in (_import_paths() if paths is None else paths)
+            ]
             wrapper = Path(folder) / "python"
             wrapper.write_text(
                 _wrapper_script(
@@ -98,10 +100,28 @@ def interpreter_of(
                 encoding="utf-8",
             )
             wrapper.chmod(0o755)
+            if tree != root:
+                _check_runs_from(tree, root, wrapper)
             yield str(wrapper)
         finally:
             if tree != root:
                 git(root, "worktree", "remove", "--force", str(tree))
+
+
+def _check_runs_from(tree: Path, root: Path, wrapper: Path) -> None:
+    """Refuse when the repository holds twinbench's own source but the worktree's interpreter
+    would import another copy (an installed, not editable, twinbench): the baseline's commit
+    would then run tonight's code, and every regression in it would read as the machine's."""
+    if not git(root, "ls-files", "--", "*twinbench/__init__.py"):
+        return  # twinbench is a dependency here: its version is in the stack, unchanged
+    where = "import twinbench; print(twinbench.__file__)"
+    done = subprocess.run([str(wrapper), "-c", where], capture_output=True, text=True, check=False)
+    imported = Path(done.stdout.strip()).resolve() if done.returncode == 0 else None
+    if imported is None or not imported.is_relative_to(tree.resolve()):
+        raise CodeUnavailable(
+            "this repository holds twinbench's source, but the baseline's commit would run "
+            f"{imported or 'no twinbench'} (install twinbench editable: pip install -e .)"
+        )
 
 
 def _import_paths() -> list[str]:
