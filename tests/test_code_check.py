@@ -7,6 +7,7 @@ tests/test_code_check_live.py measures with real workers.
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from twinbench.execute.code import CodeUnavailable, code_record, git, interprete
 from twinbench.gate.ab import ABOutcome
 from twinbench.gate.code_check import (
     apply_stored_check,
-    check_regressions,
+    check_suspects,
     code_check_lines,
     settle,
 )
@@ -176,6 +177,31 @@ def test_the_reading_beside_the_baselines_code_settles_a_regression(reading, ver
     assert (settled.ratio, settled.p_value, settled.confirmed) == (1.3, 0.001, True)
 
 
+@pytest.mark.parametrize(
+    ("reading", "verdict"),
+    [(Outcome.REGRESSION, Outcome.REGRESSION), (Outcome.OK, Outcome.OK),
+     (Outcome.UNSURE, Outcome.UNSURE), (Outcome.ERROR, Outcome.UNSURE)],
+)  # fmt: skip
+def test_an_unsure_case_is_settled_the_same_way(reading, verdict):
+    unsure = replace(regression("witnessed: cpu/wall 0.72"), verdict=Outcome.UNSURE)
+    assert settle(unsure, ab(reading, 1.2)).verdict == verdict
+
+
+def test_only_regression_and_unsure_cases_with_a_ratio_are_measured_again():
+    comparison = Comparison(
+        [
+            regression(),
+            replace(regression(), case_id="b", verdict=Outcome.UNSURE),
+            Verdict("c", Outcome.UNSURE, note="no round could measure it"),  # no ratio
+            Verdict("d", Outcome.OK, ratio=1.0),
+            Verdict("e", Outcome.FASTER, ratio=0.5),
+        ]
+    )
+    calls: list = []
+    check_suspects(with_code(run_with(CASES)), comparison, fake_check(Outcome.OK, calls))
+    assert calls == [([SUSPECT, "b"], CODE)]
+
+
 def test_a_cleared_regression_explains_itself_in_twinbench_check():
     cleared = settle(regression(), ab(Outcome.OK, 1.01))
     assert "confirmed, then cleared: no slower than the baseline's own code measured beside" in (
@@ -212,7 +238,7 @@ def test_run_gate_clears_a_confirmed_slowdown_that_the_baselines_code_shares(tmp
     assert stored["code_check"]["verdicts"][0]["verdict"] == "ok"
     assert stored["settings"]["check_baseline_code"] is True
     assert any(
-        line.startswith("1 regression(s) measured beside the baseline's code in one sitting")
+        line.startswith("1 suspect(s) measured beside the baseline's code in one sitting")
         and line.endswith("(A/B, looks of 3, 9): 1 same")
         for line in verdict_lines(outcome)
     )
@@ -258,24 +284,22 @@ def test_a_regression_that_cannot_be_checked_stands_and_says_why(code, stack_cha
     if stack_change:
         comparison.stack_changes = {"torch_version": ("2.13.0", "2.14.0")}
     calls: list = []
-    check_regressions(baseline, comparison, fake_check(Outcome.OK, calls))
+    check_suspects(baseline, comparison, fake_check(Outcome.OK, calls))
     assert calls == []
     stands, other = comparison.verdicts
     assert stands.verdict == Outcome.REGRESSION
     assert "not measured beside the baseline's code in one sitting: " in stands.note
     assert why in stands.note and other.note == ""
     (line,) = code_check_lines(comparison.code_check)
-    assert (
-        line.startswith("1 regression(s) not measured beside the baseline's code") and why in line
-    )
+    assert line.startswith("1 suspect(s) not measured beside the baseline's code") and why in line
 
 
 def test_nothing_is_measured_without_a_regression_or_with_the_check_off():
     comparison = Comparison([Verdict(SUSPECT, Outcome.OK)])
     calls: list = []
-    check_regressions(with_code(run_with(CASES)), comparison, fake_check(Outcome.OK, calls))
+    check_suspects(with_code(run_with(CASES)), comparison, fake_check(Outcome.OK, calls))
     comparison = Comparison([regression()])
-    check_regressions(with_code(run_with(CASES)), comparison, None)
+    check_suspects(with_code(run_with(CASES)), comparison, None)
     assert calls == [] and comparison.verdicts == [regression()] and comparison.code_check == {}
 
 

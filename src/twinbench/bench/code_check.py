@@ -33,7 +33,7 @@ def baseline_code_check(options: BenchOptions) -> CodeCheck:
         half = len(cpu_halves(usable_cpus())[0]) if together else options.threads
         threads = min(options.threads, half)
         print(file=sys.stderr)  # end pytest's line of progress dots
-        say(f"{len(case_ids)} regression(s) measured again beside commit {code['commit'][:12]}")
+        say(f"{len(case_ids)} suspect(s) measured again beside commit {code['commit'][:12]}")
         try:
             with interpreter_of(code, Path(root)) as python_a, side_twin_caches() as caches:
                 measure = ab_measurer(

@@ -199,10 +199,11 @@ def add_run_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         dest="baseline_code_check",
         action="store_false",
         default=True,
-        help="do not measure a confirmed regression once more beside the baseline's own code "
-        "(its git commit, checked out in a temporary worktree) in one sitting, A/B, before "
-        "calling it one: a slow spell of the machine clears there, a slower code does not. "
-        "Done when the software stack is unchanged and the baseline records a clean commit",
+        help="do not measure a case the confirmation rounds left a regression or unsure once "
+        "more beside the baseline's own code (its git commit, checked out in a temporary "
+        "worktree), A/B in one sitting: a slow spell of the machine slows both sides there, "
+        "slower code only one. Done when the software stack is unchanged and the baseline "
+        "records a clean commit",
     )
     addoption(
         f"--{prefix}require-gpu",

@@ -1,14 +1,14 @@
-"""Settle the gate's regressions against the baseline's own code, measured in one sitting.
+"""Settle the gate's suspects against the baseline's own code, measured in one sitting.
 
 The confirmation rounds measure tonight's code again, but only tonight: a slow spell that
 lasts through them (docs/gate.md measured 1.2-1.5x for ten minutes and more) still reads as
-a regression against a baseline measured in a calmer stretch. So each regression the rounds
-confirm is measured once more as an A/B run (gate/ab.py): A the code the baseline measured,
-B this run's code, the pairs in the same moments of the same machine. The regression stands
-when B reads slower there too; `same` or `faster` clears it (the machine was slower, not the
-code); undecided makes it `unsure`. Only possible when the software stack has not changed
-(the old stack is not at hand: `twinbench ab` compares two environments) and the baseline
-records one clean commit.
+a regression against a baseline measured in a calmer stretch, or as `unsure` when a witness
+saw it. So each case the rounds left a `regression` or `unsure` is measured once more as an
+A/B run (gate/ab.py): A the code the baseline measured, B this run's code, the pairs in the
+same moments of the same machine, where a spell slows both. B slower there: a regression;
+the same or faster: ok (the machine was slower, not the code); undecided: unsure. Only
+possible when the software stack has not changed (the old stack is not at hand: `twinbench
+ab` compares two environments) and the baseline records one clean commit.
 """
 
 from __future__ import annotations
@@ -47,11 +47,18 @@ def why_unchecked(baseline: dict[str, Any], comparison: Comparison) -> str:
     return ""
 
 
-def check_regressions(
+# The verdicts a reading beside the baseline's code settles.
+SETTLED_HERE = frozenset({Outcome.REGRESSION, Outcome.UNSURE})
+
+
+def check_suspects(
     baseline: dict[str, Any], comparison: Comparison, check: CodeCheck | None
 ) -> None:
-    """Measure every regression beside the baseline's code; settle each on what that reads."""
-    regressions = [v.case_id for v in comparison.verdicts if v.verdict == Outcome.REGRESSION]
+    """Measure every regression and unsure case beside the baseline's code; settle each on
+    what that reads."""
+    regressions = [
+        v.case_id for v in comparison.verdicts if v.verdict in SETTLED_HERE and v.ratio is not None
+    ]
     if not regressions or check is None:
         return
     reason = why_unchecked(baseline, comparison)
@@ -87,25 +94,25 @@ def apply_stored_check(
 def _settle_all(comparison: Comparison, ab_verdicts: list[Verdict]) -> None:
     by_id = {v.case_id: v for v in ab_verdicts}
     comparison.verdicts = [
-        settle(v, by_id[v.case_id]) if v.verdict == Outcome.REGRESSION and v.case_id in by_id else v
+        settle(v, by_id[v.case_id]) if v.verdict in SETTLED_HERE and v.case_id in by_id else v
         for v in comparison.verdicts
     ]
 
 
-def settle(regression: Verdict, ab: Verdict) -> Verdict:
-    """The regression as the A/B reading of B (this run) against A (the baseline's code)
-    decides it: slower stands, same or faster clears, undecided is unsure, and a side that
-    could not be measured leaves the regression as the rounds confirmed it."""
+def settle(suspect: Verdict, ab: Verdict) -> Verdict:
+    """A regression or unsure case as the A/B reading of B (this run) against A (the
+    baseline's code) decides it: slower is a regression, same or faster ok, undecided
+    unsure; a side that could not be measured leaves the verdict the rounds reached."""
     word = WORDS.get(ab.verdict)
     if word is None:
-        return _noted(regression, f"the baseline's code could not be measured: {ab.note}")
+        return _noted(suspect, f"the baseline's code could not be measured: {ab.note}")
     reading = f"{WHAT}: {word} {ab.ratio or 0:.2f}x{_interval(ab)}, {ab.note}"
     if ab.verdict == Outcome.REGRESSION:
-        return _noted(regression, reading)
+        return _noted(replace(suspect, verdict=ab.verdict, confirmed=True), reading)
     if ab.verdict == Outcome.UNSURE:
-        return _noted(replace(regression, verdict=Outcome.UNSURE), reading)
+        return _noted(replace(suspect, verdict=ab.verdict), reading)
     cleared = f"{reading}: the machine was slower than when the baseline was measured, not the code"
-    return _noted(replace(regression, verdict=Outcome.OK), cleared)
+    return _noted(replace(suspect, verdict=Outcome.OK), cleared)
 
 
 def _annotate(comparison: Comparison, case_ids: list[str], note: str) -> None:
@@ -123,13 +130,13 @@ def _interval(v: Verdict) -> str:
 
 
 def code_check_lines(code_check: dict[str, Any]) -> list[str]:
-    """Under the verdict table: which regressions were measured beside the baseline's code."""
+    """Under the verdict table: which suspects were measured beside the baseline's code."""
     if not code_check:
         return []
     cases = len(code_check["cases"])
     if "unchecked" in code_check:
-        return [f"{cases} regression(s) not measured {WHAT}: {code_check['unchecked']}"]
+        return [f"{cases} suspect(s) not measured {WHAT}: {code_check['unchecked']}"]
     words = [WORDS.get(v["verdict"], v["verdict"]) for v in code_check["verdicts"]]
     tally = ", ".join(f"{words.count(w)} {w}" for w in dict.fromkeys(words))
     sizes = ", ".join(map(str, code_check["look_sizes"]))
-    return [f"{cases} regression(s) measured {WHAT} (A/B, looks of {sizes}): {tally}"]
+    return [f"{cases} suspect(s) measured {WHAT} (A/B, looks of {sizes}): {tally}"]

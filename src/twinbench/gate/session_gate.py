@@ -9,7 +9,7 @@ from typing import Any
 
 from twinbench.core.status import Outcome
 from twinbench.execute.case import CaseResult
-from twinbench.gate.code_check import CodeCheck, check_regressions, code_check_lines
+from twinbench.gate.code_check import CodeCheck, check_suspects, code_check_lines
 from twinbench.gate.compare import Comparison, GateSettings, Verdict, compare_runs
 from twinbench.gate.confirm import (
     ROUND_GAP_S,
@@ -98,7 +98,7 @@ def run_gate(
                 entry = round_entry(entries, measured.probe_s, measured.waited_s)
                 benches[case_id]["extra_info"].setdefault("confirmation", []).append(entry)
             apply_confirmations(baseline, run, comparison, settings)
-        check_regressions(baseline, comparison, code_check)
+        check_suspects(baseline, comparison, code_check)
     add_witness_notes(run, comparison, baseline)
     record_comparison(run, comparison, path, settings)
     pooled = pooled_run_count(baseline) if baseline else 0
