@@ -56,19 +56,19 @@ def check_suspects(
 ) -> None:
     """Measure every regression and unsure case beside the baseline's code; settle each on
     what that reads."""
-    regressions = [
+    suspects = [
         v.case_id for v in comparison.verdicts if v.verdict in SETTLED_HERE and v.ratio is not None
     ]
-    if not regressions or check is None:
+    if not suspects or check is None:
         return
     reason = why_unchecked(baseline, comparison)
-    measured = reason or check(regressions, baseline_code(baseline) or {})
+    measured = reason or check(suspects, baseline_code(baseline) or {})
     if isinstance(measured, str):
-        comparison.code_check = {"cases": regressions, "unchecked": measured}
-        _annotate(comparison, regressions, f"not measured {WHAT}: {measured}")
+        comparison.code_check = {"cases": suspects, "unchecked": measured}
+        _annotate(comparison, suspects, f"not measured {WHAT}: {measured}")
         return
     comparison.code_check = {
-        "cases": regressions,
+        "cases": suspects,
         "baseline_code": baseline_code(baseline),
         "look_sizes": list(measured.look_sizes),
         "rounds": measured.rounds,
@@ -80,7 +80,7 @@ def check_suspects(
 def apply_stored_check(
     baseline: dict[str, Any], run: dict[str, Any], comparison: Comparison
 ) -> None:
-    """Settle the regressions on the check the run stored (`twinbench check`), when it
+    """Settle the suspects on the check the run stored (`twinbench check`), when it
     measured the code this baseline measured."""
     stored = (run["twinbench"].get("comparison") or {}).get("code_check") or {}
     if "verdicts" not in stored or why_unchecked(baseline, comparison):
