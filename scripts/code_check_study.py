@@ -45,9 +45,9 @@ def main() -> None:
             if reading is None:
                 continue
             hit = bool(args.affected) and fnmatch.fnmatchcase(verdict.case_id, args.affected)
-            ratio = reading.get("ratio")
+            ratio, word = reading.get("ratio"), WORDS.get(reading["verdict"], reading["verdict"])
             print(
-                f"  {verdict.case_id}: {before[verdict.case_id]} -> A/B {WORDS.get(reading['verdict'], reading['verdict'])}"
+                f"  {verdict.case_id}: {before[verdict.case_id]} -> A/B {word}"
                 f" {ratio or 0:.2f}x -> {verdict.verdict}{' (affected)' if hit else ''}"
             )
             totals[(before[verdict.case_id], verdict.verdict, hit)] += 1
