@@ -310,3 +310,18 @@ def test_a_pooled_baseline_keeps_its_code_only_when_every_run_measured_the_same(
     assert pool_runs(first, second)["twinbench"]["settings"]["code"] == CODE
     with_code(second, dict(CODE, commit="beef" * 10))
     assert pool_runs(first, second)["twinbench"]["settings"]["code"] is None
+
+
+def test_the_study_script_shows_each_checked_case_before_and_after(tmp_path):
+    from fixtures.scripts import load_script
+
+    baseline = with_code(run_with(CASES))
+    save_baseline(tmp_path, baseline, "base.json")
+    run = with_code(run_with(SLOW))
+    run_gate(run, tmp_path, GateSettings(), remeasure_at(2e-4, []), fake_check(Outcome.OK, []))
+    lines = load_script("code_check_study").study(baseline, {"night.json": run}, "*-torch-*")
+    assert lines == [
+        "night.json: 1 case(s) checked",
+        f"  {SUSPECT}: regression -> A/B same 1.02x -> ok (affected)",
+        "total affected regression -> ok: 1",
+    ]
