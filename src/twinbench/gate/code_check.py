@@ -41,7 +41,10 @@ def why_unchecked(baseline: dict[str, Any], comparison: Comparison) -> str:
         return f"the stack changed ({changes}); `twinbench ab` compares two environments"
     code = baseline_code(baseline)
     if code is None:
-        return "the baseline records no single commit (an older run file, or pooled commits)"
+        return (
+            "the baseline records no single commit (measured outside a git checkout, an older"
+            " run file, or runs of several commits pooled)"
+        )
     if code.get("dirty"):
         return "the baseline was measured with uncommitted changes"
     return ""
