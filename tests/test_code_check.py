@@ -179,7 +179,8 @@ def test_the_reading_beside_the_baselines_code_settles_a_regression(reading, ver
 
 @pytest.mark.parametrize(
     ("reading", "verdict"),
-    [(Outcome.REGRESSION, Outcome.REGRESSION), (Outcome.OK, Outcome.OK),
+    # Slower beside the baseline's code raises no unsure case to a regression.
+    [(Outcome.REGRESSION, Outcome.UNSURE), (Outcome.OK, Outcome.OK),
      (Outcome.UNSURE, Outcome.UNSURE), (Outcome.ERROR, Outcome.UNSURE)],
 )  # fmt: skip
 def test_an_unsure_case_is_settled_the_same_way(reading, verdict):

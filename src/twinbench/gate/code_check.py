@@ -5,8 +5,9 @@ lasts through them (docs/gate.md measured 1.2-1.5x for ten minutes and more) sti
 a regression against a baseline measured in a calmer stretch, or as `unsure` when a witness
 saw it. So each case the rounds left a `regression` or `unsure` is measured once more as an
 A/B run (gate/ab.py): A the code the baseline measured, B this run's code, the pairs in the
-same moments of the same machine, where a spell slows both. B slower there: a regression;
-the same or faster: ok (the machine was slower, not the code); undecided: unsure. Only
+same moments of the same machine, where a spell slows both. The same or faster there: ok
+(the machine was slower, not the code); undecided: unsure; slower: the verdict stands, so
+a regression needs the rounds and this reading to agree. Only
 possible when the software stack has not changed (the old stack is not at hand: `twinbench
 ab` compares two environments) and the baseline records one clean commit.
 """
@@ -104,14 +105,18 @@ def _settle_all(comparison: Comparison, ab_verdicts: list[Verdict]) -> None:
 
 def settle(suspect: Verdict, ab: Verdict) -> Verdict:
     """A regression or unsure case as the A/B reading of B (this run) against A (the
-    baseline's code) decides it: slower is a regression, same or faster ok, undecided
-    unsure; a side that could not be measured leaves the verdict the rounds reached."""
+    baseline's code) settles it: same or faster clears it (ok), undecided makes it unsure,
+    slower keeps the verdict the rounds reached, and so does a side that could not be
+    measured. A reading can clear or doubt a case, never raise one: an unsure case stays
+    unsure when it reads slower (measured: such a case, a witness's doubt, read 1.14x slower
+    beside the baseline's own, unchanged code in an A/A run; docs/gate.md)."""
     word = WORDS.get(ab.verdict)
     if word is None:
         return _noted(suspect, f"the baseline's code could not be measured: {ab.note}")
     reading = f"{WHAT}: {word} {ab.ratio or 0:.2f}x{_interval(ab)}, {ab.note}"
     if ab.verdict == Outcome.REGRESSION:
-        return _noted(replace(suspect, verdict=ab.verdict, confirmed=True), reading)
+        # Raises nothing by itself: a regression needs the rounds and this reading to agree.
+        return _noted(suspect, reading)
     if ab.verdict == Outcome.UNSURE:
         return _noted(replace(suspect, verdict=ab.verdict), reading)
     cleared = f"{reading}: the machine was slower than when the baseline was measured, not the code"
