@@ -21,17 +21,17 @@ def baseline_code_check(options: BenchOptions) -> CodeCheck:
     """A `CodeCheck` measuring with this interpreter, the run's timing and selection's cases.
 
     On 2 or more CPUs the pairs measure together on halves of the CPUs (the A/B command's
-    default: it met the targets of issue #14), each side with at most half of them; on one
-    CPU they take turns with the run's threads.
+    default, for the reasons docs/gate.md gives), each side with at most half of them; on
+    one CPU they take turns with the run's threads.
     """
 
     def check(case_ids: list[str], code: dict[str, Any]) -> ABOutcome | str:
         root = git(Path.cwd(), "rev-parse", "--show-toplevel")
         if root is None:
             return f"{Path.cwd()} is not in a git repository"
-        together = len(usable_cpus()) >= 2
-        half = len(cpu_halves(usable_cpus())[0]) if together else options.threads
-        threads = min(options.threads, half)
+        cpus = usable_cpus()
+        together = len(cpus) >= 2
+        threads = min(options.threads, len(cpu_halves(cpus)[0])) if together else options.threads
         print(file=sys.stderr)  # end pytest's line of progress dots
         say(f"{len(case_ids)} suspect(s) measured again beside commit {code['commit'][:12]}")
         try:

@@ -1,8 +1,8 @@
 """The code a run measured (its git commit), and an interpreter that runs that code again.
 
-A stored baseline saw the machine in another stretch of time than tonight's run, so a slow
-spell tonight reads as a regression (docs/gate.md). Measuring the baseline's own code beside
-tonight's in one sitting, the way Chromium's Pinpoint confirms an alert, lets both live
+A stored baseline saw the machine in another stretch of time than this run, so a slow spell
+now reads as a regression (docs/gate.md). Measuring the baseline's own code beside this
+run's in one sitting, the way Chromium's Pinpoint confirms an alert, lets both live
 through the same spells. For that a run records which code it measured, and this module
 runs it again: the commit checked out in a temporary git worktree, started by this same
 interpreter (the software stack must not have changed; the gate checks that).
@@ -111,7 +111,7 @@ def interpreter_of(
 def _check_runs_from(tree: Path, root: Path, wrapper: Path) -> None:
     """Refuse when the repository holds twinbench's own source but the worktree's interpreter
     would import another copy (an installed, not editable, twinbench): the baseline's commit
-    would then run tonight's code, and every regression in it would read as the machine's."""
+    would then run this run's code, and every regression in it would read as the machine's."""
     if not git(root, "ls-files", "--", "*twinbench/__init__.py"):
         return  # twinbench is a dependency here: its version is in the stack, unchanged
     where = "import twinbench; print(twinbench.__file__)"

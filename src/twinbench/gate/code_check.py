@@ -1,15 +1,15 @@
 """Settle the gate's suspects against the baseline's own code, measured in one sitting.
 
-The confirmation rounds measure tonight's code again, but only tonight: a slow spell that
-lasts through them (docs/gate.md measured 1.2-1.5x for ten minutes and more) still reads as
-a regression against a baseline measured in a calmer stretch, or as `unsure` when a witness
-saw it. So each case the rounds left a `regression` or `unsure` is measured once more as an
-A/B run (gate/ab.py): A the code the baseline measured, B this run's code, the pairs in the
-same moments of the same machine, where a spell slows both. The same or faster there: ok
-(the machine was slower, not the code); undecided: unsure; slower: the verdict stands, so
-a regression needs the rounds and this reading to agree. Only
-possible when the software stack has not changed (the old stack is not at hand: `twinbench
-ab` compares two environments) and the baseline records one clean commit.
+The confirmation rounds measure this run's code again, but only now: a slow spell of the
+machine that lasts through them (docs/gate.md) still reads as a regression against a
+baseline measured in a calmer stretch, or as `unsure` when a witness saw it. So each case
+the rounds left a `regression` or `unsure` is measured once more as an A/B run (gate/ab.py):
+A the code the baseline measured, B this run's code, the pairs in the same moments of the
+same machine, where a spell slows both. The same or faster there: ok (the machine was
+slower, not the code); undecided: unsure; slower: the verdict stands, so a regression needs
+the rounds and this reading to agree. Only possible when the software stack has not changed
+(the old stack is not at hand: `twinbench ab` compares two environments) and the baseline
+records one clean commit.
 """
 
 from __future__ import annotations
@@ -107,9 +107,9 @@ def settle(suspect: Verdict, ab: Verdict) -> Verdict:
     """A regression or unsure case as the A/B reading of B (this run) against A (the
     baseline's code) settles it: same or faster clears it (ok), undecided makes it unsure,
     slower keeps the verdict the rounds reached, and so does a side that could not be
-    measured. A reading can clear or doubt a case, never raise one: an unsure case stays
-    unsure when it reads slower (measured: such a case, a witness's doubt, read 1.14x slower
-    beside the baseline's own, unchanged code in an A/A run; docs/gate.md)."""
+    measured. A reading can clear or doubt a case, never raise one: a regression needs the
+    rounds and this reading to agree, since each alone sometimes reads unchanged code slower
+    (docs/gate.md has the A/A runs behind this rule)."""
     word = WORDS.get(ab.verdict)
     if word is None:
         return _noted(suspect, f"the baseline's code could not be measured: {ab.note}")
