@@ -20,7 +20,7 @@ from typing import Any
 from twinbench.gate.ab import WORDS
 from twinbench.gate.code_check import apply_stored_check
 from twinbench.gate.compare import compare_runs
-from twinbench.gate.session_gate import apply_confirmations
+from twinbench.gate.rounds import apply_confirmations
 from twinbench.gate.settings import GateSettings
 from twinbench.results.storage import read_run
 

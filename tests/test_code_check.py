@@ -237,7 +237,7 @@ def test_run_gate_clears_a_confirmed_slowdown_that_the_baselines_code_shares(tmp
     stored = run["twinbench"]["comparison"]
     assert stored["code_check"]["baseline_code"] == CODE
     assert stored["code_check"]["verdicts"][0]["verdict"] == "ok"
-    assert stored["settings"]["check_baseline_code"] is True
+    assert stored["settings"]["baseline_code_check"] == "suspects"
     assert any(
         line.startswith("1 suspect(s) measured beside the baseline's code in one sitting")
         and line.endswith("(A/B, looks of 3, 9): 1 same")
@@ -253,7 +253,7 @@ def test_twinbench_check_settles_on_the_stored_check_of_the_same_baseline_code(t
     # Judged again from the file, as `twinbench check` does: the stored rounds confirm, the
     # stored check clears.
     again = compare_runs(baseline, run, GateSettings())
-    from twinbench.gate.session_gate import apply_confirmations
+    from twinbench.gate.rounds import apply_confirmations
 
     apply_confirmations(baseline, run, again, GateSettings())
     assert _verdict(again) == Outcome.REGRESSION

@@ -10,7 +10,8 @@ from twinbench.bench import session as session_module
 from twinbench.bench.resolve import resolve_options
 from twinbench.bench.session import BenchSession
 from twinbench.gate.confirm import ROUND_GAP_S
-from twinbench.gate.session_gate import Remeasurement, run_gate, verdict_lines
+from twinbench.gate.rounds import Remeasurement
+from twinbench.gate.session_gate import run_gate, verdict_lines
 from twinbench.gate.settings import GateSettings
 from twinbench.measure import probe as probe_module
 from twinbench.results.baselines import save_baseline

@@ -9,7 +9,8 @@ from fixtures.runs import METADATA, measured, run_with
 from twinbench.core.status import fails
 from twinbench.gate.compare import GateSettings, judge_samples
 from twinbench.gate.confirm import Round, decide, stored_rounds
-from twinbench.gate.session_gate import Remeasurement, run_gate, verdict_lines
+from twinbench.gate.rounds import Remeasurement
+from twinbench.gate.session_gate import run_gate, verdict_lines
 from twinbench.results.baselines import save_baseline
 
 CASE = "mlp-torch-eager-cpu-infer-fp32-b1"

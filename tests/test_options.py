@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from twinbench.bench.options import OptionError
+from twinbench.bench.options import OptionError, add_run_options
 from twinbench.bench.parsers import batch_size_list, choice_list, positive_int, variant_list
 from twinbench.bench.profiles import PROFILES
 from twinbench.bench.resolve import resolve_options
@@ -34,7 +34,7 @@ BASE_VALUES = {
     "confirm_rounds": 3,
     "like_for_like": False,
     "baseline_window": 0,
-    "baseline_code_check": True,
+    "baseline_code_check": "suspects",
     "regression_threshold": 1.1,
     "case_threshold": [],
 }
@@ -112,7 +112,28 @@ def test_a_run_that_saves_a_baseline_measures_more_processes(tmp_path: Path):
     assert resolve_options(explicit.__getitem__, tmp_path).processes == 2
 
 
-def test_no_baseline_code_check_reaches_the_gate_settings(tmp_path: Path):
-    assert resolve_options(BASE_VALUES.__getitem__, tmp_path).gate.check_baseline_code is True
-    values = dict(BASE_VALUES, baseline_code_check=False)
-    assert resolve_options(values.__getitem__, tmp_path).gate.check_baseline_code is False
+def run_option_values(*argv: str) -> dict:
+    """The run options as pytest would parse them from `argv`."""
+    parser = argparse.ArgumentParser()
+    add_run_options(parser.add_argument)
+    return vars(parser.parse_args(list(argv)))
+
+
+@pytest.mark.parametrize(
+    ("argv", "scope"),
+    [
+        ((), "suspects"),
+        (("--baseline-code-check=all",), "all"),
+        (("--baseline-code-check", "off"), "off"),
+        (("--no-baseline-code-check",), "off"),
+    ],
+)
+def test_the_baseline_code_check_option_reaches_the_gate_settings(argv, scope, tmp_path: Path):
+    values = dict(BASE_VALUES, **run_option_values(*argv))
+    assert resolve_options(values.__getitem__, tmp_path).gate.baseline_code_check == scope
+
+
+def test_an_unknown_baseline_code_check_is_refused_with_the_choices(capsys):
+    with pytest.raises(SystemExit):
+        run_option_values("--baseline-code-check=everything")
+    assert "choose from 'suspects', 'all', 'off'" in capsys.readouterr().err

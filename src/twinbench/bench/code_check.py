@@ -17,13 +17,17 @@ from twinbench.gate.ab import ABOutcome, run_ab
 from twinbench.gate.code_check import CodeCheck
 
 
-def baseline_code_check(options: BenchOptions) -> CodeCheck:
-    """A `CodeCheck` measuring with this interpreter, the run's timing and selection's cases.
+def baseline_code_check(options: BenchOptions) -> CodeCheck | None:
+    """A `CodeCheck` measuring with this interpreter, the run's timing and selection's cases;
+    None when --baseline-code-check=off.
 
     On 2 or more CPUs the pairs measure together on halves of the CPUs (the A/B command's
     default, for the reasons docs/gate.md gives), each side with at most half of them; on
     one CPU they take turns with the run's threads.
     """
+
+    if options.gate.baseline_code_check == "off":
+        return None
 
     def check(case_ids: list[str], code: dict[str, Any]) -> ABOutcome | str:
         root = git(Path.cwd(), "rev-parse", "--show-toplevel")
@@ -33,7 +37,7 @@ def baseline_code_check(options: BenchOptions) -> CodeCheck:
         together = len(cpus) >= 2
         threads = min(options.threads, len(cpu_halves(cpus)[0])) if together else options.threads
         print(file=sys.stderr)  # end pytest's line of progress dots
-        say(f"{len(case_ids)} suspect(s) measured again beside commit {code['commit'][:12]}")
+        say(f"{len(case_ids)} case(s) measured again beside commit {code['commit'][:12]}")
         try:
             with interpreter_of(code, Path(root)) as python_a, side_twin_caches() as caches:
                 measure = ab_measurer(

@@ -30,6 +30,7 @@ from twinbench.core.cases import (
     SIZES,
 )
 from twinbench.core.cpus import usable_cpus
+from twinbench.gate.settings import CODE_CHECK_SCOPES
 from twinbench.zoo import MODEL_NAMES
 
 
@@ -195,15 +196,24 @@ def add_run_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         help="do not compare with the baseline",
     )
     addoption(
+        f"--{prefix}baseline-code-check",
+        dest="baseline_code_check",
+        choices=CODE_CHECK_SCOPES,
+        default="suspects",
+        help="measure cases again beside the baseline's own code (its git commit, in a "
+        "temporary worktree), A/B in one sitting, where a slow spell slows both sides and "
+        "slower code one. suspects: the cases the confirmation rounds leave a regression or "
+        "unsure (same or faster there clears them); all: every case, instead of the rounds, "
+        "the reading its verdict (an A/B run's cost; finds slowdowns a stored baseline hides "
+        "on a noisy machine); off. Only when the software stack is unchanged and the "
+        "baseline records a clean commit (default: suspects)",
+    )
+    addoption(
         f"--{prefix}no-baseline-code-check",
         dest="baseline_code_check",
-        action="store_false",
-        default=True,
-        help="do not measure a case the confirmation rounds left a regression or unsure once "
-        "more beside the baseline's own code (its git commit, checked out in a temporary "
-        "worktree), A/B in one sitting: a slow spell of the machine slows both sides there, "
-        "slower code only one. Done when the software stack is unchanged and the baseline "
-        "records a clean commit",
+        action="store_const",
+        const="off",
+        help="the same as --baseline-code-check=off",
     )
     addoption(
         f"--{prefix}require-gpu",

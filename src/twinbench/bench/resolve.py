@@ -86,10 +86,8 @@ def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
         refresh_numerics=bool(get("refresh_numerics")),
         compare=not get("no_compare"),
         strict=bool(get("strict_gate")),
-        # Only pytest runs measure after the gate: only they have --no-baseline-code-check.
-        gate=replace(
-            gate_settings(get), check_baseline_code=get("baseline_code_check") is not False
-        ),
+        # Only pytest runs measure after the gate: only they have --baseline-code-check.
+        gate=replace(gate_settings(get), baseline_code_check=get("baseline_code_check")),
     )
 
 

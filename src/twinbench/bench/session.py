@@ -29,7 +29,8 @@ from twinbench.execute.numerics import refresh_references
 from twinbench.execute.pool import WorkerPool
 from twinbench.execute.proof import IDENTICAL
 from twinbench.gate.confirm import ROUND_GAP_S
-from twinbench.gate.session_gate import GateOutcome, Remeasurement, run_gate, verdict_lines
+from twinbench.gate.rounds import Remeasurement
+from twinbench.gate.session_gate import GateOutcome, run_gate, verdict_lines
 from twinbench.measure.gpu_probe import measure_gpu_probe
 from twinbench.measure.probe import measure_probe, wait_for_calm
 from twinbench.measure.timing import loop_overhead_per_step
@@ -206,7 +207,7 @@ class BenchSession:
         results_dir, gate = self.options.results_dir, self.options.gate
         if self.options.compare:
             try:
-                check = baseline_code_check(self.options) if gate.check_baseline_code else None
+                check = baseline_code_check(self.options)
                 self.gate = run_gate(self.run, results_dir, gate, self._remeasure, check)
             except RunFileError as error:
                 # Nothing under results/ changes when the baseline is unreadable.

@@ -12,12 +12,8 @@ from twinbench.bench.resolve import gate_settings
 from twinbench.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, results_dir
 from twinbench.gate.code_check import apply_stored_check
 from twinbench.gate.compare import compare_runs
-from twinbench.gate.session_gate import (
-    GateOutcome,
-    apply_confirmations,
-    choose_baseline,
-    verdict_lines,
-)
+from twinbench.gate.rounds import apply_confirmations
+from twinbench.gate.session_gate import GateOutcome, choose_baseline, verdict_lines
 from twinbench.gate.witness_notes import add_witness_notes
 from twinbench.results.baselines import baseline_path, pooled_run_count
 from twinbench.results.storage import RunFileError, read_run

@@ -10,6 +10,13 @@ slower, not the code); undecided: unsure; slower: the verdict stands, so a regre
 the rounds and this reading to agree. Only possible when the software stack has not changed
 (the old stack is not at hand: `twinbench ab` compares two environments) and the baseline
 records one clean commit.
+
+The rounds can only re-judge what the first look against the stored baseline suspected, and
+on a noisy machine that look misses real slowdowns: a case slowed 25% can read faster than a
+baseline measured in a slower stretch (docs/gate.md). So with ``--baseline-code-check=all``
+every case is measured beside the baseline's code instead of the rounds, and that reading is
+its verdict: the gate becomes an A/B run of the baseline's commit against this tree, at the
+A/B command's cost and with its run-wide false-alarm rate.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from twinbench.results.metadata import describe_stack_changes
 CodeCheck = Callable[[list[str], dict[str, Any]], "ABOutcome | str"]
 
 WHAT = "beside the baseline's code in one sitting"
+# GateSettings.baseline_code_check: every case measured beside the baseline's code.
+EVERY_CASE = "all"
 
 
 def baseline_code(baseline: dict[str, Any]) -> dict[str, Any] | None:
@@ -71,14 +80,34 @@ def check_suspects(
         comparison.code_check = {"cases": suspects, "unchecked": measured}
         _annotate(comparison, suspects, f"not measured {WHAT}: {measured}")
         return
-    comparison.code_check = {
-        "cases": suspects,
+    comparison.code_check = _stored(baseline, suspects, measured)
+    _settle_all(comparison, measured.verdicts)
+
+
+def check_every_case(baseline: dict[str, Any], comparison: Comparison, check: CodeCheck) -> bool:
+    """Measure every case with a ratio beside the baseline's code; each reading becomes the
+    case's verdict. False when nothing was measured: the confirmation rounds judge instead
+    (when the check could not run, `comparison.code_check` says why)."""
+    cases = [v.case_id for v in comparison.verdicts if v.ratio is not None]
+    if not cases or why_unchecked(baseline, comparison):
+        return False
+    measured = check(cases, baseline_code(baseline) or {})
+    if isinstance(measured, str):
+        comparison.code_check = {"cases": cases, "every_case": True, "unchecked": measured}
+        return False
+    comparison.code_check = {**_stored(baseline, cases, measured), "every_case": True}
+    _read_every(comparison, measured.verdicts)
+    return True
+
+
+def _stored(baseline: dict[str, Any], cases: list[str], measured: ABOutcome) -> dict[str, Any]:
+    return {
+        "cases": cases,
         "baseline_code": baseline_code(baseline),
         "look_sizes": list(measured.look_sizes),
         "rounds": measured.rounds,
         "verdicts": [v.as_dict() for v in measured.verdicts],
     }
-    _settle_all(comparison, measured.verdicts)
 
 
 def apply_stored_check(
@@ -92,7 +121,16 @@ def apply_stored_check(
     if stored.get("baseline_code") != baseline_code(baseline):
         return
     comparison.code_check = stored
-    _settle_all(comparison, [Verdict(**v) for v in stored["verdicts"]])
+    readings = [_verdict_of(v) for v in stored["verdicts"]]
+    if stored.get("every_case"):
+        _read_every(comparison, readings)
+    else:
+        _settle_all(comparison, readings)
+
+
+def _verdict_of(stored: dict[str, Any]) -> Verdict:
+    interval = stored.get("interval")
+    return Verdict(**{**stored, "interval": tuple(interval) if interval else None})
 
 
 def _settle_all(comparison: Comparison, ab_verdicts: list[Verdict]) -> None:
@@ -123,6 +161,30 @@ def settle(suspect: Verdict, ab: Verdict) -> Verdict:
     return _noted(replace(suspect, verdict=Outcome.OK), cleared)
 
 
+def _read_every(comparison: Comparison, ab_verdicts: list[Verdict]) -> None:
+    by_id = {v.case_id: v for v in ab_verdicts}
+    comparison.verdicts = [
+        read_beside(v, by_id[v.case_id]) if v.case_id in by_id else v for v in comparison.verdicts
+    ]
+
+
+def read_beside(first: Verdict, ab: Verdict) -> Verdict:
+    """A case measured beside the baseline's code instead of the rounds: the A/B reading of
+    B (this run's code) against A (the baseline's) is its verdict, with its figures; a
+    slower reading is a confirmed regression. The first look against the stored baseline
+    stays in the note. A side that could not be measured leaves the first look, a
+    regression there `unsure`: no re-measurement confirmed it."""
+    stored = f"against the stored baseline {first.ratio or 0:.2f}x"
+    word = WORDS.get(ab.verdict)
+    if word is None:
+        verdict = Outcome.UNSURE if first.verdict == Outcome.REGRESSION else first.verdict
+        note = f"{stored}; the baseline's code could not be measured: {ab.note}"
+        return replace(first, verdict=verdict, note=note)
+    confirmed = True if ab.verdict == Outcome.REGRESSION else None
+    note = f"{WHAT}: {word}, {ab.note}; {stored}"
+    return replace(ab, case_id=first.case_id, confirmed=confirmed, note=note)
+
+
 def _annotate(comparison: Comparison, case_ids: list[str], note: str) -> None:
     comparison.verdicts = [
         _noted(v, note) if v.case_id in case_ids else v for v in comparison.verdicts
@@ -141,10 +203,18 @@ def code_check_lines(code_check: dict[str, Any]) -> list[str]:
     """Under the verdict table: which suspects were measured beside the baseline's code."""
     if not code_check:
         return []
-    cases = len(code_check["cases"])
+    every = code_check.get("every_case", False)
+    cases = f"{len(code_check['cases'])} {'case' if every else 'suspect'}(s)"
     if "unchecked" in code_check:
-        return [f"{cases} suspect(s) not measured {WHAT}: {code_check['unchecked']}"]
+        fallback = "; the confirmation rounds judged them" if every else ""
+        return [f"{cases} not measured {WHAT}: {code_check['unchecked']}{fallback}"]
     words = [WORDS.get(v["verdict"], v["verdict"]) for v in code_check["verdicts"]]
     tally = ", ".join(f"{words.count(w)} {w}" for w in dict.fromkeys(words))
     sizes = ", ".join(map(str, code_check["look_sizes"]))
-    return [f"{cases} suspect(s) measured {WHAT} (A/B, looks of {sizes}): {tally}"]
+    line = f"{cases} measured {WHAT} (A/B, looks of {sizes}): {tally}"
+    if every:
+        line += (
+            "; each reading is the case's verdict: the levels and ratios above are this run's"
+            " code (B) against the baseline's commit (A), measured in this sitting"
+        )
+    return [line]

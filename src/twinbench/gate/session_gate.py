@@ -2,50 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from twinbench.core.status import Outcome
-from twinbench.execute.case import CaseResult
-from twinbench.gate.code_check import CodeCheck, check_suspects, code_check_lines
-from twinbench.gate.compare import Comparison, GateSettings, Verdict, compare_runs
-from twinbench.gate.confirm import (
-    ROUND_GAP_S,
-    UNSURE_ADVICE,
-    decide,
-    is_suspect,
-    round_entry,
-    stored_rounds,
+from twinbench.gate.code_check import (
+    EVERY_CASE,
+    CodeCheck,
+    check_every_case,
+    check_suspects,
+    code_check_lines,
 )
-from twinbench.gate.interference import usual_witnesses
+from twinbench.gate.compare import Comparison, GateSettings, Verdict, compare_runs
+from twinbench.gate.confirm import ROUND_GAP_S, UNSURE_ADVICE
+from twinbench.gate.rounds import Remeasure, confirm_by_rounds
 from twinbench.gate.window import window_baseline
 from twinbench.gate.witness_notes import add_witness_notes
-from twinbench.measure.probe import fastest_probe
 from twinbench.render.text import format_seconds, format_table
 from twinbench.results.baselines import find_baseline, pooled_run_count
 from twinbench.results.metadata import describe_stack_changes
-from twinbench.results.runfile import case_rows, process_entry
 from twinbench.results.storage import read_run
-
-
-@dataclass
-class Remeasurement:
-    """One confirmation round: the suspects measured again in fresh worker processes."""
-
-    # case id -> the result of each fresh process
-    results: dict[str, list[CaseResult]]
-    # Machine-speed probe just before the round, and seconds spent waiting for a calm machine.
-    probe_s: float | None = None
-    waited_s: float | None = None
-    # Wall time of the round's measurements, waiting excluded.
-    elapsed_s: float = 0.0
-
-
-# Re-measures the given case ids; the float is the fastest probe time seen so far (baseline, run,
-# earlier rounds), to wait for a calm machine before measuring (None: unknown, do not wait).
-Remeasure = Callable[[list[str], float | None], Remeasurement]
 
 
 @dataclass
@@ -68,7 +45,9 @@ def run_gate(
     code_check: CodeCheck | None = None,
 ) -> GateOutcome:
     """Compare `run` with its machine's baseline; re-measure suspects round by round; measure
-    the regressions they confirm beside the baseline's code (`code_check`; None: do not).
+    the regressions and unsure cases they leave beside the baseline's code (`code_check`;
+    None: do not). With ``baseline_code_check="all"``, every case is measured beside the
+    baseline's code instead of the rounds, whenever that is possible (code_check.py).
 
     Raises RunFileError when the baseline exists but is unreadable. Each round's samples go
     into the run (``extra_info.confirmation``), the verdicts under ``twinbench.comparison``.
@@ -76,29 +55,11 @@ def run_gate(
     baseline, path, notes = choose_baseline(run, results_dir, settings)
     comparison = compare_runs(baseline, run, settings)
     if baseline is not None:
-        benches = {bench["param"]: bench for bench in run["benchmarks"]}
-        calm = fastest_probe(baseline, run)
-        for _ in range(settings.confirm_rounds):
-            pending = [v.case_id for v in comparison.pending(lambda v: is_suspect(v, settings))]
-            if not pending:
-                break
-            measured = remeasure(pending, calm)
-            if measured.probe_s:  # no probe in baseline or run: the first round sets calm
-                calm = min(calm, measured.probe_s) if calm else measured.probe_s
-            comparison.rounds.append(
-                {
-                    "cases": len(pending),
-                    "elapsed_s": measured.elapsed_s,
-                    "waited_s": measured.waited_s,
-                }
-            )
-            for case_id in pending:
-                processes = [p for p in measured.results.get(case_id, []) if p.measurement]
-                entries = [process_entry(p) for p in processes]
-                entry = round_entry(entries, measured.probe_s, measured.waited_s)
-                benches[case_id]["extra_info"].setdefault("confirmation", []).append(entry)
-            apply_confirmations(baseline, run, comparison, settings)
-        check_suspects(baseline, comparison, code_check)
+        every_case = settings.baseline_code_check == EVERY_CASE
+        if not (every_case and code_check and check_every_case(baseline, comparison, code_check)):
+            confirm_by_rounds(baseline, run, comparison, settings, remeasure)
+            if not comparison.code_check:  # else: an every-case check said why it could not
+                check_suspects(baseline, comparison, code_check)
     add_witness_notes(run, comparison, baseline)
     record_comparison(run, comparison, path, settings)
     pooled = pooled_run_count(baseline) if baseline else 0
@@ -125,31 +86,6 @@ def choose_baseline(
     return baseline, path, notes
 
 
-def apply_confirmations(
-    baseline: dict[str, Any], run: dict[str, Any], comparison: Comparison, settings: GateSettings
-) -> None:
-    """Decide each open suspect on the re-measurement rounds stored in the run, if any."""
-    base_rows = {row.case.id: row for row in case_rows(baseline)}
-    current_rows = {row.case.id: row for row in case_rows(run)}
-    benches = {bench["param"]: bench for bench in run["benchmarks"]}
-    base_benches = {bench["param"]: bench for bench in baseline["benchmarks"]}
-    for index, suspect in enumerate(comparison.verdicts):
-        if not is_suspect(suspect, settings):
-            continue
-        rounds = stored_rounds(benches[suspect.case_id]["extra_info"])
-        if not rounds:
-            continue  # never re-measured (e.g. gated with --no-compare, checked later)
-        comparison.verdicts[index] = decide(
-            suspect,
-            base_rows[suspect.case_id].process_samples,
-            current_rows[suspect.case_id].process_samples,
-            rounds,
-            settings,
-            comparison.scale,
-            *usual_witnesses(base_benches[suspect.case_id], bool(comparison.stack_changes)),
-        )
-
-
 def record_comparison(
     run: dict[str, Any], comparison: Comparison, baseline: Path | None, settings: GateSettings
 ) -> None:
@@ -163,7 +99,7 @@ def record_comparison(
             "normalise": settings.normalise,
             "confirm_rounds": settings.confirm_rounds,
             "baseline_window": settings.baseline_window,
-            "check_baseline_code": settings.check_baseline_code,
+            "baseline_code_check": settings.baseline_code_check,
         },
         "drift": comparison.drift,
         "confirmation_rounds": comparison.rounds,

@@ -5,6 +5,9 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
+# The values of --baseline-code-check (GateSettings.baseline_code_check).
+CODE_CHECK_SCOPES = ("suspects", "all", "off")
+
 
 @dataclass(frozen=True)
 class GateSettings:
@@ -25,8 +28,10 @@ class GateSettings:
     # Pool the baseline from the last N comparable runs of the history (window.py); 0: use
     # the saved baseline file.
     baseline_window: int = 0
-    # Measure each confirmed regression beside the baseline's own code (code_check.py).
-    check_baseline_code: bool = True
+    # What is measured beside the baseline's own code (code_check.py): "suspects" (the
+    # regressions and unsure cases the rounds leave), "all" (every case, instead of the
+    # rounds) or "off".
+    baseline_code_check: str = "suspects"
 
     def threshold_for(self, case_id: str) -> float:
         """The threshold that applies to `case_id`."""
