@@ -68,6 +68,8 @@ def test_every_case_is_measured_beside_the_baselines_code_instead_of_the_rounds(
         for line in lines
     )  # fmt: skip
     assert any(line.startswith(f"REGRESSION {OTHER}: 100") for line in lines)
+    # No verdict rests on the one-run baseline's samples: no advice to pool more runs.
+    assert not any("the baseline pools 1 run(s)" in line for line in lines)
 
 
 def test_twinbench_check_reads_the_stored_every_case_check_again(tmp_path):
@@ -97,6 +99,7 @@ def test_a_check_that_cannot_run_leaves_the_rounds_to_judge_and_says_why(tmp_pat
     assert [ids for ids, _ in rounds] == [[SUSPECT]] * 2
     verdict = next(v for v in outcome.comparison.verdicts if v.case_id == SUSPECT)
     assert (verdict.verdict, verdict.confirmed) == (Outcome.REGRESSION, True)
+    assert any("the baseline pools 1 run(s)" in line for line in verdict_lines(outcome))
     (line,) = code_check_lines(outcome.comparison.code_check)
     assert line == (
         "2 case(s) not measured beside the baseline's code in one sitting: git worktree add"

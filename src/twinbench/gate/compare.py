@@ -67,8 +67,14 @@ class Comparison:
     scale: float = 1.0
     # One entry per re-measurement round: suspects, seconds measuring, seconds waiting.
     rounds: list[dict[str, Any]] = field(default_factory=list)
-    # The regressions measured beside the baseline's code, and what that read (code_check.py).
+    # The cases measured beside the baseline's code, and what that read (code_check.py).
     code_check: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def read_beside_baseline_code(self) -> bool:
+        """Every case's verdict is its reading beside the baseline's code, not the baseline's
+        stored samples (--baseline-code-check=all, measured)."""
+        return bool(self.code_check.get("every_case")) and "verdicts" in self.code_check
 
     def pending(self, is_suspect: Callable[[Verdict], bool]) -> list[Verdict]:
         """The verdicts that `is_suspect` says still need a re-measurement."""

@@ -147,7 +147,9 @@ def verdict_lines(outcome: GateOutcome) -> list[str]:
     lines.append(format_table(headers, rows))
     lines += confirmation_lines(outcome.comparison.rounds)
     lines += code_check_lines(outcome.comparison.code_check)
-    lines += baseline_warning(outcome.baseline_runs) + outcome.notes
+    if not outcome.comparison.read_beside_baseline_code:  # else no verdict rests on it
+        lines += baseline_warning(outcome.baseline_runs)
+    lines += outcome.notes
     changes = outcome.comparison.stack_changes
     lines += [
         regression_line(v, changes)
