@@ -15,6 +15,7 @@ from twinbench.execute.code import CodeUnavailable, git, interpreter_of
 from twinbench.execute.interleave import cpu_halves, side_twin_caches
 from twinbench.gate.ab import ABOutcome, run_ab
 from twinbench.gate.code_check import CodeCheck
+from twinbench.gate.settings import CODE_CHECK_OFF
 
 
 def baseline_code_check(options: BenchOptions) -> CodeCheck | None:
@@ -26,7 +27,7 @@ def baseline_code_check(options: BenchOptions) -> CodeCheck | None:
     one CPU they take turns with the run's threads.
     """
 
-    if options.gate.baseline_code_check == "off":
+    if options.gate.baseline_code_check == CODE_CHECK_OFF:
         return None
 
     def check(case_ids: list[str], code: dict[str, Any]) -> ABOutcome | str:

@@ -30,7 +30,7 @@ from twinbench.core.cases import (
     SIZES,
 )
 from twinbench.core.cpus import usable_cpus
-from twinbench.gate.settings import CODE_CHECK_SCOPES
+from twinbench.gate.settings import CODE_CHECK_OFF, CODE_CHECK_SCOPES, SUSPECTS
 from twinbench.zoo import MODEL_NAMES
 
 
@@ -199,7 +199,7 @@ def add_run_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         f"--{prefix}baseline-code-check",
         dest="baseline_code_check",
         choices=CODE_CHECK_SCOPES,
-        default="suspects",
+        default=SUSPECTS,
         help="measure cases again beside the baseline's own code (its git commit, in a "
         "temporary worktree), A/B in one sitting, where a slow spell slows both sides and "
         "slower code one. suspects: the cases the confirmation rounds leave a regression or "
@@ -212,7 +212,7 @@ def add_run_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         f"--{prefix}no-baseline-code-check",
         dest="baseline_code_check",
         action="store_const",
-        const="off",
+        const=CODE_CHECK_OFF,
         help="the same as --baseline-code-check=off",
     )
     addoption(

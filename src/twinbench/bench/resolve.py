@@ -86,7 +86,7 @@ def resolve_options(get: Callable[[str], Any], rootdir: Path) -> BenchOptions:
         refresh_numerics=bool(get("refresh_numerics")),
         compare=not get("no_compare"),
         strict=bool(get("strict_gate")),
-        # Only pytest runs measure after the gate: only they have --baseline-code-check.
+        # Only a pytest run can check its suspects again: only it has --baseline-code-check.
         gate=replace(gate_settings(get), baseline_code_check=get("baseline_code_check")),
     )
 

@@ -35,8 +35,6 @@ from twinbench.results.metadata import describe_stack_changes
 CodeCheck = Callable[[list[str], dict[str, Any]], "ABOutcome | str"]
 
 WHAT = "beside the baseline's code in one sitting"
-# GateSettings.baseline_code_check: every case measured beside the baseline's code.
-EVERY_CASE = "all"
 
 
 def baseline_code(baseline: dict[str, Any]) -> dict[str, Any] | None:

@@ -67,7 +67,7 @@ class Comparison:
     scale: float = 1.0
     # One entry per re-measurement round: suspects, seconds measuring, seconds waiting.
     rounds: list[dict[str, Any]] = field(default_factory=list)
-    # The cases measured beside the baseline's code, and what that read (code_check.py).
+    # The cases read again beside the baseline's code, and those readings (code_check.py).
     code_check: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -7,16 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from twinbench.core.status import Outcome
-from twinbench.gate.code_check import (
-    EVERY_CASE,
-    CodeCheck,
-    check_every_case,
-    check_suspects,
-    code_check_lines,
-)
+from twinbench.gate.code_check import CodeCheck, check_every_case, check_suspects, code_check_lines
 from twinbench.gate.compare import Comparison, GateSettings, Verdict, compare_runs
 from twinbench.gate.confirm import ROUND_GAP_S, UNSURE_ADVICE
 from twinbench.gate.rounds import Remeasure, confirm_by_rounds
+from twinbench.gate.settings import EVERY_CASE
 from twinbench.gate.window import window_baseline
 from twinbench.gate.witness_notes import add_witness_notes
 from twinbench.render.text import format_seconds, format_table

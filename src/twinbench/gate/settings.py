@@ -5,8 +5,10 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-# The values of --baseline-code-check (GateSettings.baseline_code_check).
-CODE_CHECK_SCOPES = ("suspects", "all", "off")
+# The values of --baseline-code-check (GateSettings.baseline_code_check): the cases the rounds
+# leave, every case instead of the rounds, none.
+SUSPECTS, EVERY_CASE, CODE_CHECK_OFF = "suspects", "all", "off"
+CODE_CHECK_SCOPES = (SUSPECTS, EVERY_CASE, CODE_CHECK_OFF)
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,9 @@ class GateSettings:
     # Pool the baseline from the last N comparable runs of the history (window.py); 0: use
     # the saved baseline file.
     baseline_window: int = 0
-    # What is measured beside the baseline's own code (code_check.py): "suspects" (the
-    # regressions and unsure cases the rounds leave), "all" (every case, instead of the
-    # rounds) or "off".
-    baseline_code_check: str = "suspects"
+    # Which cases are read again beside the baseline's own code (code_check.py), one of
+    # CODE_CHECK_SCOPES.
+    baseline_code_check: str = SUSPECTS
 
     def threshold_for(self, case_id: str) -> float:
         """The threshold that applies to `case_id`."""
