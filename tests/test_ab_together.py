@@ -492,3 +492,27 @@ def test_taking_turns_keeps_alternating_across_batches_and_rounds(monkeypatch):
     assert first.orders[case_id] + later.orders[case_id] == interleaved_order(
         6, "abba", random.Random(0)
     )
+
+
+def test_each_look_is_announced_and_carries_the_pairs_before_it(monkeypatch):
+    from twinbench.execute import ab_measure
+
+    calls: list[tuple[int, dict]] = []
+
+    def fake(cases, timing, pythons, *, processes, pairs_before, **kwargs):
+        calls.append((processes, pairs_before))
+        return Interleaved({case.id: {"a": [None] * processes} for case in cases})
+
+    monkeypatch.setattr(ab_measure, "measure_interleaved", fake)
+    heard: list[str] = []
+    measure = ab_measure.ab_measurer(
+        {"a": "pa", "b": "pb"}, TIMING, first_look=3, threads=1, together=True,
+        twin_caches={}, progress=heard.append,
+    )  # fmt: skip
+    measure(CASES[:2], 3)
+    measure(CASES[:1], 8)
+    assert heard == [
+        "look 1: 2 case(s), 3 more pair(s) each",
+        "look 2: 1 case(s), 8 more pair(s) each",
+    ]
+    assert calls == [(3, {}), (8, {CASES[0].id: 3, CASES[1].id: 3})]

@@ -26,12 +26,14 @@ from twinbench.gate.code_check import (
 )
 from twinbench.gate.compare import Comparison, Verdict, compare_runs
 from twinbench.gate.session_gate import run_gate, verdict_lines
-from twinbench.gate.settings import GateSettings
+from twinbench.gate.settings import SUSPECTS, GateSettings
 from twinbench.measure.inject import SLOWDOWN_ENV
 from twinbench.results.baselines import pool_runs, save_baseline
 
 SUSPECT = "mlp-torch-eager-cpu-infer-fp32-b1"
 CODE = {"commit": "c0ffee" * 6 + "c0ff", "dirty": False, "injected_slowdown": None}
+# The check of the suspects the rounds leave (tests/test_code_check_every.py: the default).
+SUSPECTS_ONLY = GateSettings(baseline_code_check=SUSPECTS)
 
 
 # --- the code a run measured, and an interpreter that runs it again -------------------------
@@ -228,7 +230,7 @@ def test_run_gate_clears_a_confirmed_slowdown_that_the_baselines_code_shares(tmp
     save_baseline(tmp_path, with_code(run_with(CASES)), "base.json")
     run, calls, checked = with_code(run_with(SLOW)), [], []
     outcome = run_gate(
-        run, tmp_path, GateSettings(), remeasure_at(2e-4, calls), fake_check(Outcome.OK, checked)
+        run, tmp_path, SUSPECTS_ONLY, remeasure_at(2e-4, calls), fake_check(Outcome.OK, checked)
     )
     assert checked == [([SUSPECT], CODE)]  # only the confirmed regression, with its code
     verdict = next(v for v in outcome.comparison.verdicts if v.case_id == SUSPECT)
@@ -249,7 +251,7 @@ def test_twinbench_check_settles_on_the_stored_check_of_the_same_baseline_code(t
     baseline = with_code(run_with(CASES))
     save_baseline(tmp_path, baseline, "base.json")
     run = with_code(run_with(SLOW))
-    run_gate(run, tmp_path, GateSettings(), remeasure_at(2e-4, []), fake_check(Outcome.OK, []))
+    run_gate(run, tmp_path, SUSPECTS_ONLY, remeasure_at(2e-4, []), fake_check(Outcome.OK, []))
     # Judged again from the file, as `twinbench check` does: the stored rounds confirm, the
     # stored check clears.
     again = compare_runs(baseline, run, GateSettings())
@@ -319,7 +321,7 @@ def test_the_study_script_shows_each_checked_case_before_and_after(tmp_path):
     baseline = with_code(run_with(CASES))
     save_baseline(tmp_path, baseline, "base.json")
     run = with_code(run_with(SLOW))
-    run_gate(run, tmp_path, GateSettings(), remeasure_at(2e-4, []), fake_check(Outcome.OK, []))
+    run_gate(run, tmp_path, SUSPECTS_ONLY, remeasure_at(2e-4, []), fake_check(Outcome.OK, []))
     lines = load_script("code_check_study").study(baseline, {"night.json": run}, "*-torch-*")
     assert lines == [
         "night.json: 1 case(s) checked",

@@ -1,5 +1,5 @@
-"""--baseline-code-check=all: every case measured beside the baseline's code, instead of the
-confirmation rounds, its reading the verdict (gate/code_check.py)."""
+"""--baseline-code-check=all, the default: every case measured beside the baseline's code, instead
+of the confirmation rounds, its reading the verdict (gate/code_check.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fixtures.runs import run_with
 
 from test_code_check import CODE, SUSPECT, with_code
 from test_gate import CASES, SLOW, remeasure_at
+from twinbench.bench.explain import explanation_lines
 from twinbench.core.status import Outcome
 from twinbench.gate.ab import ABOutcome
 from twinbench.gate.code_check import apply_stored_check, code_check_lines, read_beside
@@ -67,7 +68,8 @@ def test_every_case_is_measured_beside_the_baselines_code_instead_of_the_rounds(
                         "looks of 3, 11): 1 same, 1 slower; each reading is the case's verdict")
         for line in lines
     )  # fmt: skip
-    assert any(line.startswith(f"REGRESSION {OTHER}: 100") for line in lines)
+    (regression,) = [line for line in lines if line.startswith(f"REGRESSION {OTHER}: 100")]
+    assert regression.endswith("measured beside the baseline's commit")
     # No verdict rests on the one-run baseline's samples: no advice to pool more runs.
     assert not any("the baseline pools 1 run(s)" in line for line in lines)
 
@@ -88,6 +90,21 @@ def test_twinbench_check_reads_the_stored_every_case_check_again(tmp_path):
     assert verdicts[OTHER].verdict == Outcome.OK and verdicts[OTHER].ratio == 0.99
 
 
+def test_twinbench_check_says_a_slower_ok_case_read_the_same_beside_the_baselines_code(tmp_path):
+    baseline = with_code(run_with(CASES))
+    save_baseline(tmp_path, baseline, "base.json")
+    run = with_code(run_with(SLOW))
+    readings = {SUSPECT: (Outcome.OK, 1.04), OTHER: (Outcome.OK, 0.99)}
+    run_gate(run, tmp_path, EVERY, remeasure_at(2e-4, []), check_reading(readings, []))
+    again = compare_runs(baseline, run, GateSettings())
+    apply_stored_check(baseline, run, again)
+    (line,) = [line for line in explanation_lines(again, GateSettings()) if line]
+    assert line == (
+        f"ok {SUSPECT}: 1.04x slower but ok: the same as the baseline's own code measured beside"
+        " it in one sitting (A/B); this noise hides slowdowns below 1.08x"
+    )
+
+
 def test_a_check_that_cannot_run_leaves_the_rounds_to_judge_and_says_why(tmp_path):
     save_baseline(tmp_path, with_code(run_with(CASES)), "base.json")
     run, rounds = with_code(run_with(SLOW)), []
@@ -99,7 +116,9 @@ def test_a_check_that_cannot_run_leaves_the_rounds_to_judge_and_says_why(tmp_pat
     assert [ids for ids, _ in rounds] == [[SUSPECT]] * 2
     verdict = next(v for v in outcome.comparison.verdicts if v.case_id == SUSPECT)
     assert (verdict.verdict, verdict.confirmed) == (Outcome.REGRESSION, True)
-    assert any("the baseline pools 1 run(s)" in line for line in verdict_lines(outcome))
+    lines = verdict_lines(outcome)
+    assert any("the baseline pools 1 run(s)" in line for line in lines)
+    assert any(line.endswith("confirmed by re-measurement") for line in lines)  # by the rounds
     (line,) = code_check_lines(outcome.comparison.code_check)
     assert line == (
         "2 case(s) not measured beside the baseline's code in one sitting: git worktree add"

@@ -74,4 +74,4 @@ def test_the_estimate_prints_the_jobs_options_and_warns_when_it_cannot_fit(tmp_p
     assert "::warning title=night too long::" in printed and "next step" in printed
     args = output.read_text()
     assert args.startswith("bench_args=--profile=full --devices=cuda --models=")
-    assert args.rstrip().endswith("--save-baseline=extend")
+    assert args.rstrip().endswith("--baseline-code-check=suspects --save-baseline=extend")

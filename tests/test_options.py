@@ -122,8 +122,8 @@ def run_option_values(*argv: str) -> dict:
 @pytest.mark.parametrize(
     ("argv", "scope"),
     [
-        ((), "suspects"),
-        (("--baseline-code-check=all",), "all"),
+        ((), "all"),
+        (("--baseline-code-check=suspects",), "suspects"),
         (("--baseline-code-check", "off"), "off"),
         (("--no-baseline-code-check",), "off"),
     ],

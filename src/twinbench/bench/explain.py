@@ -11,7 +11,7 @@ from twinbench.gate.settings import GateSettings
 def explanation_lines(comparison: Comparison, settings: GateSettings) -> list[str]:
     """One line per case that is slower but `ok`, then one for incomparable cases, if any."""
     lines = [
-        why_ok(v, settings)
+        why_ok(v, settings, comparison.read_beside_baseline_code)
         for v in comparison.verdicts
         if v.verdict == Outcome.OK and v.ratio is not None and v.ratio > 1
     ]
@@ -36,9 +36,14 @@ def incomparable_lines(comparison: Comparison) -> list[str]:
     ]
 
 
-def why_ok(v: Verdict, settings: GateSettings) -> str:
-    """``ok mlp-...: 1.18x slower, p=0.21 (not significant at alpha 0.01); ...``."""
+def why_ok(v: Verdict, settings: GateSettings, beside: bool = False) -> str:
+    """``ok mlp-...: 1.18x slower, p=0.21 (not significant at alpha 0.01); ...``. `beside`:
+    the verdict is the case's A/B reading beside the baseline's code (code_check.py), whose
+    own looks and alpha decided it."""
     assert v.ratio is not None
+    if beside:
+        reasons = ["the same as the baseline's own code measured beside it in one sitting (A/B)"]
+        return _said(v, reasons)
     threshold = settings.threshold_for(v.case_id)
     reasons = []
     if v.ratio < threshold:
@@ -55,6 +60,10 @@ def why_ok(v: Verdict, settings: GateSettings) -> str:
             "confirmed, then cleared: no slower than the baseline's own code measured beside "
             "it in one sitting"
         )
+    return _said(v, reasons)
+
+
+def _said(v: Verdict, reasons: list[str]) -> str:
     if v.detectable is not None:
         reasons.append(f"this noise hides slowdowns below {v.detectable:.2f}x")
     return f"ok {v.case_id}: {v.ratio:.2f}x slower but ok: {'; '.join(reasons)}"

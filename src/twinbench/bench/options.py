@@ -30,7 +30,7 @@ from twinbench.core.cases import (
     SIZES,
 )
 from twinbench.core.cpus import usable_cpus
-from twinbench.gate.settings import CODE_CHECK_OFF, CODE_CHECK_SCOPES, SUSPECTS
+from twinbench.gate.settings import CODE_CHECK_OFF, CODE_CHECK_SCOPES, EVERY_CASE
 from twinbench.zoo import MODEL_NAMES
 
 
@@ -199,14 +199,14 @@ def add_run_options(addoption: Callable[..., Any], prefix: str = "") -> None:
         f"--{prefix}baseline-code-check",
         dest="baseline_code_check",
         choices=CODE_CHECK_SCOPES,
-        default=SUSPECTS,
-        help="measure cases again beside the baseline's own code (its git commit, in a "
-        "temporary worktree), A/B in one sitting, where a slow spell slows both sides and "
-        "slower code one. suspects: the cases the confirmation rounds leave a regression or "
-        "unsure (same or faster there clears them); all: every case, instead of the rounds, "
-        "the reading its verdict (an A/B run's cost; finds slowdowns a stored baseline hides "
-        "on a noisy machine); off. Only when the software stack is unchanged and the "
-        "baseline records a clean commit (default: suspects)",
+        default=EVERY_CASE,
+        help="measure cases again beside the baseline's own code (its git commit, in a temporary "
+        "worktree), A/B in one sitting, where a slow spell slows both sides and slower code "
+        "one. all: every case, the reading its verdict, instead of the confirmation rounds "
+        "(finds slowdowns a stored baseline hides on a noisy machine; costs an A/B run of "
+        "every case); suspects: only those the rounds leave a regression or unsure (cheaper on "
+        "a calm machine); off. Needs an unchanged stack and a baseline of one clean commit, "
+        "else the rounds judge (default: all)",
     )
     addoption(
         f"--{prefix}no-baseline-code-check",

@@ -27,11 +27,17 @@ def ab_measurer(
 
     A look never starts more workers a side at a time than the first did (`first_look`),
     and the A B / B A alternation goes on from the pairs the earlier looks measured.
+    `progress` hears of each look, then of each case's workers: a look at every case of a
+    profile takes minutes.
     """
     rng = rng or random.Random(0)
     pairs_done: dict[str, int] = {}
+    looks: list[int] = []
+    unit = "pair(s)" if together else "process(es) a side"
 
     def measure(cases: list[Case], processes: int) -> Interleaved:
+        looks.append(processes)
+        progress(f"look {len(looks)}: {len(cases)} case(s), {processes} more {unit} each")
         measured = measure_interleaved(
             cases,
             timing,

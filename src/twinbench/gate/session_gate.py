@@ -145,9 +145,9 @@ def verdict_lines(outcome: GateOutcome) -> list[str]:
     if not outcome.comparison.read_beside_baseline_code:  # else no verdict rests on it
         lines += baseline_warning(outcome.baseline_runs)
     lines += outcome.notes
-    changes = outcome.comparison.stack_changes
+    changes, beside = outcome.comparison.stack_changes, outcome.comparison.read_beside_baseline_code
     lines += [
-        regression_line(v, changes)
+        regression_line(v, changes, beside)
         for v in outcome.comparison.verdicts
         if v.verdict == Outcome.REGRESSION
     ]
@@ -213,15 +213,21 @@ def _ratio_cell(v: Verdict) -> str:
     return f"{v.ratio:.2f}x"
 
 
-def regression_line(v: Verdict, stack_changes: dict[str, tuple[Any, Any]] | None = None) -> str:
-    """One line a person can act on: what slowed, by how much, and what changed meanwhile."""
+def regression_line(
+    v: Verdict, stack_changes: dict[str, tuple[Any, Any]] | None = None, beside: bool = False
+) -> str:
+    """One line a person can act on: what slowed, by how much, how it was confirmed, what
+    changed meanwhile. `beside`: the verdict is a reading beside the baseline's commit, both
+    levels measured in this run."""
     low, high = v.interval or (float("nan"), float("nan"))
     since = (
         f"; since the baseline: {describe_stack_changes(stack_changes)}" if stack_changes else ""
     )
+    how = "not re-measured"
+    if v.confirmed:
+        how = "measured beside the baseline's commit" if beside else "confirmed by re-measurement"
     return (
         f"REGRESSION {v.case_id}: {format_seconds(v.baseline_level_s)} -> "
         f"{format_seconds(v.current_level_s)}, {v.ratio or 0:.2f}x slower "
-        f"(p={v.p_value or 0:.4f}, interval {low:.2f}-{high:.2f}x), "
-        f"{'confirmed by re-measurement' if v.confirmed else 'not re-measured'}{since}"
+        f"(p={v.p_value or 0:.4f}, interval {low:.2f}-{high:.2f}x), {how}{since}"
     )

@@ -21,6 +21,7 @@ from twinbench.bench.profiles import PROFILES, Profile
 from twinbench.core.cases import FRAMEWORKS, Case, Selection, build_matrix, unsupported
 from twinbench.core.jsonfile import json_files, read_json
 from twinbench.execute.fit import fit_unsupported
+from twinbench.gate.settings import SUSPECTS
 from twinbench.zoo import MODEL_NAMES
 
 # Defaults for a case never run on this runner, per worker process, until a night has measured
@@ -222,13 +223,19 @@ def main(argv: list[str]) -> int:
 
 
 def bench_options(args: argparse.Namespace, models: list[str]) -> list[str]:
-    """The pytest options of this job: its profile, shard, processes and baseline save."""
+    """The pytest options of this job: its profile, shard, processes and baseline save.
+
+    The night measures beside the baseline's commit only the suspects its rounds leave, not
+    every case as a laptop's gated run does: the estimate budgets no A/B run of every case,
+    and docs/ci.md says why a GPU runner does without one.
+    """
     options = [f"--profile={args.profile}", f"--devices={args.devices}"]
     options.append(f"--models={','.join(models)}")
     if args.variants:
         options.append(f"--variants={args.variants}")
     if args.processes:
         options.append(f"--processes={args.processes}")
+    options.append(f"--baseline-code-check={SUSPECTS}")
     if args.baseline != "none":
         options.append(f"--save-baseline={args.baseline}")
     return options
