@@ -74,13 +74,19 @@ def test_every_case_is_measured_beside_the_baselines_code_instead_of_the_rounds(
     assert not any("the baseline pools 1 run(s)" in line for line in lines)
 
 
-def test_twinbench_check_reads_the_stored_every_case_check_again(tmp_path):
+def gated_then_judged_again(tmp_path, readings: dict[str, tuple[str, float]]):
+    """A run gated with every case read as `readings` says, then its baseline, the run, and
+    the run compared again from the files, as `twinbench check` starts."""
     baseline = with_code(run_with(CASES))
     save_baseline(tmp_path, baseline, "base.json")
     run = with_code(run_with(SLOW))
-    readings = {SUSPECT: (Outcome.UNSURE, 1.15), OTHER: (Outcome.OK, 0.99)}
     run_gate(run, tmp_path, EVERY, remeasure_at(2e-4, []), check_reading(readings, []))
-    again = compare_runs(baseline, run, GateSettings())
+    return baseline, run, compare_runs(baseline, run, GateSettings())
+
+
+def test_twinbench_check_reads_the_stored_every_case_check_again(tmp_path):
+    readings = {SUSPECT: (Outcome.UNSURE, 1.15), OTHER: (Outcome.OK, 0.99)}
+    baseline, run, again = gated_then_judged_again(tmp_path, readings)
     assert {v.case_id: v.verdict for v in again.verdicts}[SUSPECT] == Outcome.REGRESSION
     apply_confirmations(baseline, run, again, GateSettings())
     apply_stored_check(baseline, run, again)
@@ -91,12 +97,8 @@ def test_twinbench_check_reads_the_stored_every_case_check_again(tmp_path):
 
 
 def test_twinbench_check_says_a_slower_ok_case_read_the_same_beside_the_baselines_code(tmp_path):
-    baseline = with_code(run_with(CASES))
-    save_baseline(tmp_path, baseline, "base.json")
-    run = with_code(run_with(SLOW))
     readings = {SUSPECT: (Outcome.OK, 1.04), OTHER: (Outcome.OK, 0.99)}
-    run_gate(run, tmp_path, EVERY, remeasure_at(2e-4, []), check_reading(readings, []))
-    again = compare_runs(baseline, run, GateSettings())
+    baseline, run, again = gated_then_judged_again(tmp_path, readings)
     apply_stored_check(baseline, run, again)
     (line,) = [line for line in explanation_lines(again, GateSettings()) if line]
     assert line == (
