@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -32,12 +33,11 @@ def ab_measurer(
     """
     rng = rng or random.Random(0)
     pairs_done: dict[str, int] = {}
-    looks: list[int] = []
+    looks = itertools.count(1)
     unit = "pair(s)" if together else "process(es) a side"
 
     def measure(cases: list[Case], processes: int) -> Interleaved:
-        looks.append(processes)
-        progress(f"look {len(looks)}: {len(cases)} case(s), {processes} more {unit} each")
+        progress(f"look {next(looks)}: {len(cases)} case(s), {processes} more {unit} each")
         measured = measure_interleaved(
             cases,
             timing,

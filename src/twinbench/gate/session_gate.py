@@ -142,10 +142,11 @@ def verdict_lines(outcome: GateOutcome) -> list[str]:
     lines.append(format_table(headers, rows))
     lines += confirmation_lines(outcome.comparison.rounds)
     lines += code_check_lines(outcome.comparison.code_check)
-    if not outcome.comparison.read_beside_baseline_code:  # else no verdict rests on it
+    beside = outcome.comparison.read_beside_baseline_code
+    if not beside:  # else no verdict rests on the stored baseline's samples
         lines += baseline_warning(outcome.baseline_runs)
     lines += outcome.notes
-    changes, beside = outcome.comparison.stack_changes, outcome.comparison.read_beside_baseline_code
+    changes = outcome.comparison.stack_changes
     lines += [
         regression_line(v, changes, beside)
         for v in outcome.comparison.verdicts
